@@ -1,0 +1,2 @@
+// Package root: dist/index.js. The API lives in src/index.ts.
+export * from './src/index.js';

@@ -1,0 +1,183 @@
+// The GPU device: adapter choice, the limits and features the kernels want, and errors that surface as
+// exceptions. WebGPU reports validation errors, out-of-memory and device loss asynchronously; a Gpu collects
+// them and throws at the next synchronisation point, so a broken dispatch never reads back as zeros.
+import { platform } from '../platform/platform.js';
+
+export interface DeviceOptions {
+  /** Adapter name filter (defaults to the MSVSR_ADAPTER environment variable). */
+  adapter?: string;
+  powerPreference?: GPUPowerPreference;
+}
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+const WANTED_LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+
+export interface AdapterDescription {
+  name: string;
+  vendor: string;
+  architecture: string;
+  description: string;
+  backend: string;
+}
+
+export class Gpu {
+  private errors: string[] = [];
+  private lostMessage: string | undefined;
+  private destroyed = false;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+    private readonly gpu: GPU,
+  ) {
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.errors.push(`${e.constructor.name}: ${e.message}`);
+    });
+    void device.lost.then((info) => {
+      if (!this.destroyed) this.lostMessage = `GPU device lost (${info.reason}): ${info.message}`;
+    });
+  }
+
+  static async create(opts: DeviceOptions = {}): Promise<Gpu> {
+    const p = platform();
+    const name = opts.adapter ?? p.env('MSVSR_ADAPTER') ?? undefined;
+    let gpu: GPU;
+    let adapter: GPUAdapter | null = null;
+    try {
+      gpu = await p.acquireGPU(name || undefined);
+    } catch (e) {
+      throw new GpuError(`No WebGPU implementation: ${(e as Error).message}\n${p.adapterHelp}`);
+    }
+    try {
+      adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    } catch (e) {
+      p.releaseGPU(gpu);
+      const why = (e as Error).message;
+      throw new GpuError(
+        name ? `No WebGPU adapter matches MSVSR_ADAPTER="${name}": ${why}` : `No WebGPU adapter: ${why}\n${p.adapterHelp}`,
+      );
+    }
+    if (!adapter) {
+      p.releaseGPU(gpu);
+      throw new GpuError(`No WebGPU adapter found.\n${p.adapterHelp}`);
+    }
+    const requiredLimits: Record<string, number> = {};
+    for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+    const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+    const i = adapter.info;
+    const desc: AdapterDescription = {
+      name: i.description || i.device || i.vendor || 'unknown adapter',
+      vendor: i.vendor,
+      architecture: i.architecture,
+      description: i.description,
+      backend: (i as unknown as { backendType?: string }).backendType ?? '',
+    };
+    return new Gpu(device, desc, gpu);
+  }
+
+  get f16(): boolean {
+    return this.device.features.has('shader-f16');
+  }
+  get subgroups(): boolean {
+    return this.device.features.has('subgroups');
+  }
+  get timestamps(): boolean {
+    return this.device.features.has('timestamp-query');
+  }
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** Throws if the device was lost or an error was reported since the last check. */
+  check(): void {
+    if (this.destroyed) throw new GpuError('GPU device was destroyed');
+    if (this.lostMessage) throw new GpuError(this.lostMessage);
+    if (this.errors.length) {
+      const all = this.errors.splice(0);
+      throw new GpuError(all.length === 1 ? all[0] : `${all.length} GPU errors:\n${all.join('\n')}`);
+    }
+  }
+
+  /** Runs `fn` inside validation + out-of-memory error scopes and throws what they caught. */
+  async scoped<T>(what: string, fn: () => T): Promise<T> {
+    const d = this.device;
+    d.pushErrorScope('out-of-memory');
+    d.pushErrorScope('validation');
+    let value: T;
+    try {
+      value = fn();
+    } finally {
+      const v = await d.popErrorScope();
+      const m = await d.popErrorScope();
+      const e = v ?? m;
+      if (e) throw new GpuError(`${what}: ${e.message}`);
+    }
+    return value;
+  }
+
+  /** Waits for submitted work and surfaces any error it produced. */
+  async sync(): Promise<void> {
+    this.check();
+    await this.device.queue.onSubmittedWorkDone();
+    this.check();
+  }
+
+  createBuffer(label: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    const max = this.device.limits.maxBufferSize;
+    if (size > max) {
+      throw new GpuError(`${label}: buffer of ${size} bytes exceeds this adapter's maxBufferSize (${max} bytes)`);
+    }
+    return this.device.createBuffer({ label, size: Math.max(4, Math.ceil(size / 4) * 4), usage });
+  }
+
+  /** Copies a GPU buffer range back to the host. */
+  async read(buffer: GPUBuffer, offset = 0, size = buffer.size - offset): Promise<ArrayBuffer> {
+    this.check();
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const enc = this.device.createCommandEncoder();
+      enc.copyBufferToBuffer(buffer, offset, staging, 0, size);
+      this.device.queue.submit([enc.finish()]);
+      try {
+        await staging.mapAsync(GPUMapMode.READ);
+      } catch (e) {
+        this.check();
+        throw new GpuError(`readback failed: ${(e as Error).message}`);
+      }
+      this.check();
+      return staging.getMappedRange().slice(0);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Releases the device; in Node this also lets the process exit. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.device.destroy();
+    platform().releaseGPU(this.gpu);
+  }
+}
+
+/** Opens the WebGPU device (dawn.node in Node, navigator.gpu in browsers). */
+export function getDevice(opts?: DeviceOptions): Promise<Gpu> {
+  return Gpu.create(opts);
+}

@@ -1,0 +1,152 @@
+import { conv2d as source } from './wgsl.gen.js';
+import { Kernel, type Dispatch, type Specialization } from './kernel.js';
+import type { Gpu } from '../graph/device.js';
+import type { Tensor, DType } from '../graph/tensor.js';
+import { placeholder } from './placeholder.js';
+
+const kernel = new Kernel('conv2d', source);
+
+export type Activation = 'none' | 'lrelu' | 'relu';
+
+export interface Conv2dShape {
+  /** Scalar channel count of each concat source, in order (sum = the weight's input channels). */
+  sources: number[];
+  cout: number;
+  k: number;
+  stride?: number;
+  pad?: number;
+  act?: Activation;
+  /** PixelShuffle(2) on store: the output has cout/4 channels at twice the resolution. */
+  shuffle?: boolean;
+  /** Residual tensors added after the activation (same shape as the output). */
+  residuals?: number;
+  dtype?: DType;
+}
+
+const MAX_SLOTS = 6;
+const ACT_CODE: Record<Activation, number> = { none: 0, lrelu: 1, relu: 2 };
+
+export function convOutSize(n: number, k: number, stride: number, pad: number): number {
+  return Math.floor((n + 2 * pad - k) / stride) + 1;
+}
+
+/** The register/workgroup tiling for a conv shape (the only tuning knob set). */
+export function conv2dTiling(s: Conv2dShape): Specialization {
+  const cout4 = Math.ceil(s.cout / 4);
+  const ovn = s.shuffle ? 4 : cout4 >= 2 ? 2 : 1;
+  const tpo = Math.min(4, Math.ceil(cout4 / ovn));
+  const px = 4;
+  const tpx = 4;
+  const tpy = Math.max(1, 64 / (tpo * tpx));
+  return { PX: px, OVN: ovn, TPX: tpx, TPY: tpy, TPO: tpo, CK: 2 };
+}
+
+export function conv2dSpec(s: Conv2dShape): Specialization {
+  const nres = s.residuals ?? 0;
+  if (s.sources.length < 1 || s.sources.length + nres > MAX_SLOTS) {
+    throw new Error(`conv2d: ${s.sources.length} sources + ${nres} residuals exceed ${MAX_SLOTS} slots`);
+  }
+  if (s.shuffle && (s.cout % 16 !== 0 || nres)) throw new Error('conv2d: pixel shuffle needs cout % 16 == 0 and no residual');
+  const spec: Specialization = {
+    S: s.dtype ?? 'f32',
+    K: s.k,
+    STRIDE: s.stride ?? 1,
+    PAD: s.pad ?? (s.k >> 1),
+    NIN: s.sources.length,
+    NRES: nres,
+    COUT4: Math.ceil(s.cout / 4),
+    ACT: ACT_CODE[s.act ?? 'none'],
+    SHUFFLE: !!s.shuffle,
+    ...conv2dTiling(s),
+  };
+  for (let i = 0; i < MAX_SLOTS; i++) spec[`C${i}`] = i < s.sources.length ? Math.ceil(s.sources[i] / 4) : 0;
+  return spec;
+}
+
+/**
+ * Packs an OIHW weight and its bias into the kernel's layout: weights [cout4][k*k][cin padded per source]
+ * as vec4s over 4 output channels, bias [cout4] vec4. Padding lanes are zero, which keeps padding
+ * channels of the output at zero.
+ */
+export function packConv2d(weight: Float32Array, bias: Float32Array | undefined, s: Conv2dShape): { w: Float32Array; b: Float32Array } {
+  const cin = s.sources.reduce((a, b) => a + b, 0);
+  const kk = s.k * s.k;
+  const cout4 = Math.ceil(s.cout / 4);
+  if (weight.length !== s.cout * cin * kk) {
+    throw new Error(`conv2d weight: expected ${s.cout}x${cin}x${s.k}x${s.k} = ${s.cout * cin * kk} values, got ${weight.length}`);
+  }
+  const wrow = s.sources.reduce((a, c) => a + Math.ceil(c / 4) * 4, 0);
+  const w = new Float32Array(cout4 * kk * wrow * 4);
+  for (let o = 0; o < s.cout; o++) {
+    const ov = o >> 2;
+    const lane = o & 3;
+    let cinOff = 0;
+    let base = 0;
+    for (const cs of s.sources) {
+      for (let c = 0; c < cs; c++) {
+        for (let t = 0; t < kk; t++) {
+          w[((ov * kk + t) * wrow + base + c) * 4 + lane] = weight[(o * cin + cinOff + c) * kk + t];
+        }
+      }
+      cinOff += cs;
+      base += Math.ceil(cs / 4) * 4;
+    }
+  }
+  const b = new Float32Array(cout4 * 4);
+  if (bias) {
+    if (bias.length !== s.cout) throw new Error(`conv2d bias: expected ${s.cout} values, got ${bias.length}`);
+    b.set(bias);
+  }
+  return { w, b };
+}
+
+export interface Conv2dBinding {
+  weights: GPUBuffer;
+  /** vec4 offsets of the packed weight and bias in `weights`. */
+  wOff: number;
+  bOff: number;
+  sources: Tensor[];
+  residuals?: Tensor[];
+  out: Tensor;
+}
+
+export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label = 'conv2d'): Promise<Dispatch> {
+  const stride = s.stride ?? 1;
+  const pad = s.pad ?? s.k >> 1;
+  const dtype = s.dtype ?? 'f32';
+  const [src0] = b.sources;
+  const res = b.residuals ?? [];
+  if (b.sources.length !== s.sources.length) throw new Error(`${label}: ${b.sources.length} source tensors for ${s.sources.length} sources`);
+  if (res.length !== (s.residuals ?? 0)) throw new Error(`${label}: ${res.length} residual tensors for ${s.residuals ?? 0}`);
+  b.sources.forEach((t, i) => {
+    if (t.c !== s.sources[i] || t.h !== src0.h || t.w !== src0.w || t.dtype !== dtype) {
+      throw new Error(`${label}: source ${i} is ${t.h}x${t.w}x${t.c} ${t.dtype}, expected ${src0.h}x${src0.w}x${s.sources[i]} ${dtype}`);
+    }
+  });
+  const outH = convOutSize(src0.h, s.k, stride, pad);
+  const outW = convOutSize(src0.w, s.k, stride, pad);
+  const [eh, ew, ec] = s.shuffle ? [2 * outH, 2 * outW, s.cout / 4] : [outH, outW, s.cout];
+  for (const t of [b.out, ...res]) {
+    if (t.h !== eh || t.w !== ew || t.c !== ec || t.dtype !== dtype) {
+      throw new Error(`${label}: output/residual is ${t.h}x${t.w}x${t.c} ${t.dtype}, expected ${eh}x${ew}x${ec} ${dtype}`);
+    }
+  }
+  const spec = conv2dSpec(s);
+  const pipeline = await kernel.pipeline(gpu, spec);
+  const slots: Record<string, GPUBufferBinding | GPUBuffer> = { weights: b.weights, dst: b.out.binding };
+  const bound = [...b.sources, ...res];
+  for (let i = 0; i < MAX_SLOTS; i++) slots[`src${i}`] = i < bound.length ? bound[i].binding : placeholder(gpu);
+  const bindGroup = kernel.bindGroup(gpu, slots, { inH: src0.h, inW: src0.w, outH, outW, wOff: b.wOff, bOff: b.bOff });
+  const tx = (spec.TPX as number) * (spec.PX as number);
+  const ty = spec.TPY as number;
+  const to = (spec.TPO as number) * (spec.OVN as number);
+  const cin = s.sources.reduce((a, c) => a + c, 0);
+  return {
+    label,
+    pipeline,
+    bindGroup,
+    workgroups: [Math.ceil(outW / tx), Math.ceil(outH / ty), Math.ceil(Math.ceil(s.cout / 4) / to)],
+    flops: 2 * outH * outW * s.cout * cin * s.k * s.k,
+    bytes: [...b.sources, ...res, b.out].reduce((a, t) => a + t.bytes, 0) + (s.cout * cin * s.k * s.k + s.cout) * 4,
+  };
+}

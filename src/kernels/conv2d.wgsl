@@ -1,0 +1,197 @@
+// conv2d: 2-D convolution (cross-correlation, zero padding, groups 1) on NHWC tensors whose channels are
+// padded to vec4s, computed as a register-tiled implicit GEMM.
+//
+// A workgroup owns an output tile of TX x TY pixels x TO output vec4s. For each chunk of CK input vec4s it
+// stages the input patch (tile plus halo) and the matching weights in workgroup memory; each invocation
+// then accumulates PX consecutive pixels x OVN output vec4s in registers, so every staged input value is
+// reused OVN*4*K times and every staged weight PX times.
+//
+// Fused, all selected by specialization:
+//  - virtual concat: input channels come from NIN source tensors in slot order (no concat is materialised);
+//  - epilogue: + bias, then ACT (none / LeakyReLU(0.1) / ReLU), then + NRES residual tensors (slots after
+//    the concat sources, same shape as the output);
+//  - PixelShuffle(2) on store (PixelShufflePack becomes one dispatch).
+
+// ---- specialization constants (overwritten per pipeline; defaults keep the file valid WGSL) ----
+alias S = f32;          // activation storage scalar: f32 or f16 (accumulation is always f32)
+const K: u32 = 3u;      // square kernel size
+const STRIDE: u32 = 1u;
+const PAD: u32 = 1u;
+const NIN: u32 = 1u;    // number of concat sources, in slots 0..NIN-1
+const NRES: u32 = 0u;   // number of residual sources, in slots NIN..NIN+NRES-1
+const C0: u32 = 1u;     // vec4 channels of each concat source slot (0 for unused slots)
+const C1: u32 = 0u;
+const C2: u32 = 0u;
+const C3: u32 = 0u;
+const C4: u32 = 0u;
+const C5: u32 = 0u;
+const COUT4: u32 = 1u;  // output channels in vec4s
+const ACT: u32 = 0u;    // 0 none, 1 LeakyReLU(0.1), 2 ReLU
+const SHUFFLE: bool = false;
+const PX: u32 = 4u;     // pixels per invocation (along x)
+const OVN: u32 = 1u;    // output vec4s per invocation
+const TPX: u32 = 4u;    // invocations along x, y and output channels
+const TPY: u32 = 4u;
+const TPO: u32 = 1u;
+const CK: u32 = 2u;     // input vec4s staged per chunk
+
+// ---- derived ----
+const KK: u32 = K * K;
+const TX: u32 = TPX * PX;
+const TY: u32 = TPY;
+const TO: u32 = TPO * OVN;
+const NT: u32 = TPX * TPY * TPO;
+const TXIN: u32 = (TX - 1u) * STRIDE + K;
+const TYIN: u32 = (TY - 1u) * STRIDE + K;
+const PXIN: u32 = (PX - 1u) * STRIDE + K;
+const CIN4: u32 = C0 + C1 + C2 + C3 + C4 + C5;
+const WROW: u32 = CIN4 * 4u;  // weights per (output vec4, tap)
+const OUT_C4: u32 = select(COUT4, COUT4 / 4u, SHUFFLE);  // vec4s per stored pixel
+
+struct Dims {
+  inH: u32,
+  inW: u32,
+  outH: u32,   // conv grid (before any pixel shuffle)
+  outW: u32,
+  wOff: u32,   // vec4 index of this conv's weights in `weights`: [COUT4][KK][CIN4*4] vec4 (4 output channels)
+  bOff: u32,   // vec4 index of the bias: [COUT4] vec4
+}
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> src0: array<vec4<S>>;
+@group(0) @binding(3) var<storage, read> src1: array<vec4<S>>;
+@group(0) @binding(4) var<storage, read> src2: array<vec4<S>>;
+@group(0) @binding(5) var<storage, read> src3: array<vec4<S>>;
+@group(0) @binding(6) var<storage, read> src4: array<vec4<S>>;
+@group(0) @binding(7) var<storage, read> src5: array<vec4<S>>;
+@group(0) @binding(8) var<storage, read_write> dst: array<vec4<S>>;
+
+var<workgroup> tileIn: array<vec4<f32>, TYIN * TXIN * CK>;
+var<workgroup> tileW: array<vec4<f32>, TO * KK * CK * 4u>;
+
+fn srcLoad(slot: u32, i: u32) -> vec4<f32> {
+  switch slot {
+    case 0u: { return vec4<f32>(src0[i]); }
+    case 1u: { return vec4<f32>(src1[i]); }
+    case 2u: { return vec4<f32>(src2[i]); }
+    case 3u: { return vec4<f32>(src3[i]); }
+    case 4u: { return vec4<f32>(src4[i]); }
+    default: { return vec4<f32>(src5[i]); }
+  }
+}
+
+fn srcC4(slot: u32) -> u32 {
+  return array<u32, 6>(C0, C1, C2, C3, C4, C5)[slot];
+}
+
+fn activate(v: vec4<f32>) -> vec4<f32> {
+  if (ACT == 1u) { return select(v * 0.1, v, v >= vec4<f32>(0.0)); }
+  if (ACT == 2u) { return max(v, vec4<f32>(0.0)); }
+  return v;
+}
+
+@compute @workgroup_size(NT)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let tx = li % TPX;
+  let ty = (li / TPX) % TPY;
+  let to = li / (TPX * TPY);
+  let x0 = wg.x * TX;            // tile origin in output pixels
+  let y0 = wg.y * TY;
+  let ov0 = wg.z * TO;           // tile origin in output vec4s
+  let inX0 = i32(x0 * STRIDE) - i32(PAD);
+  let inY0 = i32(y0 * STRIDE) - i32(PAD);
+
+  var acc: array<vec4<f32>, PX * OVN>;
+  var wbase = 0u;                // this source's first scalar input channel in a weight row
+
+  for (var slot = 0u; slot < NIN; slot++) {
+    let cs = srcC4(slot);
+    for (var c0 = 0u; c0 < cs; c0 += CK) {
+      // Stage the input patch of this chunk (zero outside the image and past the source's channels).
+      for (var i = li; i < TYIN * TXIN * CK; i += NT) {
+        let c = i % CK;
+        let p = i / CK;
+        let gx = inX0 + i32(p % TXIN);
+        let gy = inY0 + i32(p / TXIN);
+        var v = vec4<f32>(0.0);
+        if (gx >= 0 && gy >= 0 && u32(gx) < dims.inW && u32(gy) < dims.inH && c0 + c < cs) {
+          v = srcLoad(slot, (u32(gy) * dims.inW + u32(gx)) * cs + c0 + c);
+        }
+        tileIn[i] = v;
+      }
+      // Stage the weights: [TO][KK][CK*4] vec4s of this output tile and chunk.
+      for (var i = li; i < TO * KK * CK * 4u; i += NT) {
+        let ci = i % (CK * 4u);
+        let r = i / (CK * 4u);
+        let tap = r % KK;
+        let ov = ov0 + r / KK;
+        var v = vec4<f32>(0.0);
+        if (ov < COUT4 && c0 * 4u + ci < cs * 4u) {
+          v = weights[dims.wOff + (ov * KK + tap) * WROW + wbase + c0 * 4u + ci];
+        }
+        tileW[i] = v;
+      }
+      workgroupBarrier();
+
+      for (var ky = 0u; ky < K; ky++) {
+        for (var c = 0u; c < CK; c++) {
+          var xin: array<vec4<f32>, PXIN>;
+          let row = ((ty * STRIDE + ky) * TXIN + tx * PX * STRIDE) * CK + c;
+          for (var j = 0u; j < PXIN; j++) {
+            xin[j] = tileIn[row + j * CK];
+          }
+          for (var kx = 0u; kx < K; kx++) {
+            for (var q = 0u; q < 4u; q++) {
+              for (var o = 0u; o < OVN; o++) {
+                let wv = tileW[((to * OVN + o) * KK + ky * K + kx) * (CK * 4u) + c * 4u + q];
+                for (var p = 0u; p < PX; p++) {
+                  acc[p * OVN + o] = fma(vec4<f32>(xin[p * STRIDE + kx][q]), wv, acc[p * OVN + o]);
+                }
+              }
+            }
+          }
+        }
+      }
+      workgroupBarrier();
+    }
+    wbase += cs * 4u;
+  }
+
+  // Epilogue.
+  let y = y0 + ty;
+  let ovT = ov0 + to * OVN;
+  if (y >= dims.outH) { return; }
+  for (var p = 0u; p < PX; p++) {
+    let x = x0 + tx * PX + p;
+    if (x >= dims.outW) { break; }
+    if (SHUFFLE) {
+      // Output vec4 ov holds conv channels 4ov..4ov+3 = channel ov of the shuffled tensor at the 2x2
+      // sub-pixels (i, j) -> component 2i+j. Four consecutive ov make one stored vec4 per sub-pixel.
+      for (var g = 0u; g < OVN / 4u; g++) {
+        let ov = ovT + g * 4u;
+        if (ov >= COUT4) { break; }
+        var r: array<vec4<f32>, 4>;
+        for (var k = 0u; k < 4u; k++) {
+          r[k] = activate(acc[p * OVN + g * 4u + k] + weights[dims.bOff + ov + k]);
+        }
+        for (var s = 0u; s < 4u; s++) {
+          let hy = 2u * y + s / 2u;
+          let hx = 2u * x + s % 2u;
+          dst[(hy * 2u * dims.outW + hx) * OUT_C4 + ov / 4u] = vec4<S>(vec4<f32>(r[0][s], r[1][s], r[2][s], r[3][s]));
+        }
+      }
+    } else {
+      for (var o = 0u; o < OVN; o++) {
+        let ov = ovT + o;
+        if (ov >= COUT4) { break; }
+        let i = (y * dims.outW + x) * COUT4 + ov;
+        var v = activate(acc[p * OVN + o] + weights[dims.bOff + ov]);
+        for (var r = 0u; r < NRES; r++) {
+          v += srcLoad(NIN + r, i);
+        }
+        dst[i] = vec4<S>(v);
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// Node host: dawn.node for WebGPU, the file system for weights. Only Node entry points import this file.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Platform } from './platform.js';
+
+// One dawn.node GPU object per adapter filter, reference-counted: while it is referenced, dawn.node keeps
+// the event loop alive, so the last release drops it and the process can exit on its own.
+const held = new Map<string, { gpu: GPU; refs: number }>();
+
+function flags(adapter: string | undefined): string[] {
+  // Nanosecond timestamps for the benchmarks (Dawn quantizes them by default).
+  const f = ['disable-dawn-features=timestamp_quantization'];
+  if (adapter) f.push(`adapter=${adapter}`);
+  return f;
+}
+
+export const nodePlatform: Platform = {
+  async acquireGPU(adapter) {
+    const key = adapter ?? '';
+    const h = held.get(key);
+    if (h) {
+      h.refs++;
+      return h.gpu;
+    }
+    const mod = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
+    // GPUBufferUsage & co. are globals in browsers; dawn.node hands them out separately.
+    for (const [k, v] of Object.entries(mod.globals)) {
+      if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    }
+    process.env.XDG_RUNTIME_DIR ??= '/tmp'; // the Vulkan loader complains loudly without it
+    const gpu = mod.create(flags(adapter));
+    held.set(key, { gpu, refs: 1 });
+    return gpu;
+  },
+  releaseGPU(gpu) {
+    for (const [k, h] of held) {
+      if (h.gpu === gpu && --h.refs === 0) held.delete(k);
+    }
+  },
+  async readFile(source) {
+    if (source instanceof URL || /^[a-z]+:\/\//i.test(source)) {
+      const url = source instanceof URL ? source : new URL(source);
+      if (url.protocol === 'file:') return new Uint8Array(await readFile(fileURLToPath(url)));
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
+      return new Uint8Array(await res.arrayBuffer());
+    }
+    return new Uint8Array(await readFile(source));
+  },
+  env: (name) => process.env[name],
+  adapterHelp:
+    'Install a GPU driver with Vulkan support, or a software Vulkan driver: Mesa lavapipe >= 23 ' +
+    '(Debian 12: echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/bpo.list ' +
+    '&& apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers). ' +
+    'MSVSR_ADAPTER=<name> picks an adapter by name.',
+};
