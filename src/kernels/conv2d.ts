@@ -20,6 +20,12 @@ export interface Conv2dShape {
   shuffle?: boolean;
   /** Residual tensors added after the activation (same shape as the output). */
   residuals?: number;
+  /**
+   * MSVSR offset head on the output (cout = 27·G): 'align' adds the tiled, flipped flow to 10·tanh of the
+   * offsets and takes sigmoid of the masks; 're-align' adds the stage-2 offsets and averages the masks.
+   * The extra input (flow, or the stage-2 offsets|masks tensor) is bound as `head` in Conv2dBinding.
+   */
+  head?: 'align' | 'realign';
   dtype?: DType;
 }
 
@@ -46,7 +52,11 @@ export function conv2dSpec(s: Conv2dShape): Specialization {
   if (s.sources.length < 1 || s.sources.length + nres > MAX_SLOTS) {
     throw new Error(`conv2d: ${s.sources.length} sources + ${nres} residuals exceed ${MAX_SLOTS} slots`);
   }
-  if (s.shuffle && (s.cout % 16 !== 0 || nres)) throw new Error('conv2d: pixel shuffle needs cout % 16 == 0 and no residual');
+  if (s.shuffle && (s.cout % 16 !== 0 || nres || s.head)) throw new Error('conv2d: pixel shuffle needs cout % 16 == 0, no residual and no head');
+  if (s.head && (s.cout % 108 !== 0 || nres || (s.act ?? 'none') !== 'none')) {
+    throw new Error(`conv2d: an offset head needs cout = 27·G with G a multiple of 4 (got ${s.cout}), no residual and no activation`);
+  }
+  if (s.head && s.sources.length + 1 > MAX_SLOTS) throw new Error('conv2d: an offset head needs a free slot');
   const spec: Specialization = {
     S: s.dtype ?? 'f32',
     K: s.k,
@@ -57,6 +67,8 @@ export function conv2dSpec(s: Conv2dShape): Specialization {
     COUT4: Math.ceil(s.cout / 4),
     ACT: ACT_CODE[s.act ?? 'none'],
     SHUFFLE: !!s.shuffle,
+    HEAD: s.head === 'align' ? 1 : s.head === 'realign' ? 2 : 0,
+    OFF4: s.head ? (s.cout * 2) / 3 / 4 : 0,
     ...conv2dTiling(s),
   };
   for (let i = 0; i < MAX_SLOTS; i++) spec[`C${i}`] = i < s.sources.length ? Math.ceil(s.sources[i] / 4) : 0;
@@ -107,6 +119,8 @@ export interface Conv2dBinding {
   bOff: number;
   sources: Tensor[];
   residuals?: Tensor[];
+  /** The offset head's extra input: the flow (align) or the stage-2 offsets|masks (re-align). */
+  head?: Tensor;
   out: Tensor;
 }
 
@@ -131,10 +145,17 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
       throw new Error(`${label}: output/residual is ${t.h}x${t.w}x${t.c} ${t.dtype}, expected ${eh}x${ew}x${ec} ${dtype}`);
     }
   }
+  if (!!s.head !== !!b.head) throw new Error(`${label}: offset head ${s.head ? 'input missing' : 'input given without a head'}`);
+  if (b.head) {
+    const [hc, what] = s.head === 'align' ? [2, 'flow'] : [s.cout, 'stage-2 offsets|masks'];
+    if (b.head.h !== outH || b.head.w !== outW || b.head.c !== hc || b.head.dtype !== dtype) {
+      throw new Error(`${label}: ${what} is ${b.head.h}x${b.head.w}x${b.head.c} ${b.head.dtype}, expected ${outH}x${outW}x${hc} ${dtype}`);
+    }
+  }
   const spec = conv2dSpec(s);
   const pipeline = await kernel.pipeline(gpu, spec);
   const slots: Record<string, GPUBufferBinding | GPUBuffer> = { weights: b.weights, dst: b.out.binding };
-  const bound = [...b.sources, ...res];
+  const bound = [...b.sources, ...res, ...(b.head ? [b.head] : [])];
   for (let i = 0; i < MAX_SLOTS; i++) slots[`src${i}`] = i < bound.length ? bound[i].binding : placeholder(gpu);
   const bindGroup = kernel.bindGroup(gpu, slots, { inH: src0.h, inW: src0.w, outH, outW, wOff: b.wOff, bOff: b.bOff });
   const tx = (spec.TPX as number) * (spec.PX as number);

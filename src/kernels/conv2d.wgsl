@@ -10,7 +10,13 @@
 //  - virtual concat: input channels come from NIN source tensors in slot order (no concat is materialised);
 //  - epilogue: + bias, then ACT (none / LeakyReLU(0.1) / ReLU), then + NRES residual tensors (slots after
 //    the concat sources, same shape as the output);
-//  - PixelShuffle(2) on store (PixelShufflePack becomes one dispatch).
+//  - PixelShuffle(2) on store (PixelShufflePack becomes one dispatch);
+//  - HEAD: the MSVSR offset-head transform, so conv_offset's last conv writes the DCN's offsets and masks
+//    directly (spec §2.1/§2.2). Its 27G output channels are [18G offsets | 9G masks]; slot NIN holds the
+//    extra input instead of a residual:
+//      HEAD 1 (align):    off = 10·tanh(o) + (flow_y, flow_x) tiled, msk = sigmoid(m); slot NIN = flow
+//      HEAD 2 (re-align): off = 10·tanh(o) + pre_off,   msk = (sigmoid(m) + pre_msk) / 2; slot NIN = the
+//                         stage-2 [offsets | masks] tensor of the same step (same layout as the output).
 
 // ---- specialization constants (overwritten per pipeline; defaults keep the file valid WGSL) ----
 alias S = f32;          // activation storage scalar: f32 or f16 (accumulation is always f32)
@@ -28,6 +34,8 @@ const C5: u32 = 0u;
 const COUT4: u32 = 1u;  // output channels in vec4s
 const ACT: u32 = 0u;    // 0 none, 1 LeakyReLU(0.1), 2 ReLU
 const SHUFFLE: bool = false;
+const HEAD: u32 = 0u;   // 0 plain epilogue, 1 align offset head, 2 re-align offset head
+const OFF4: u32 = 0u;   // HEAD != 0: output vec4s holding offsets (18G/4); the rest are masks
 const PX: u32 = 4u;     // pixels per invocation (along x)
 const OVN: u32 = 1u;    // output vec4s per invocation
 const TPX: u32 = 4u;    // invocations along x, y and output channels
@@ -85,6 +93,26 @@ fn srcC4(slot: u32) -> u32 {
   return array<u32, 6>(C0, C1, C2, C3, C4, C5)[slot];
 }
 
+// Clamped so that no implementation's exp/tanh overflows into NaN; both saturate long before the bound.
+fn sigmoid4(v: vec4<f32>) -> vec4<f32> {
+  return 1.0 / (1.0 + exp(-clamp(v, vec4<f32>(-80.0), vec4<f32>(80.0))));
+}
+
+fn offsetHead(v: vec4<f32>, ov: u32, pix: u32, i: u32) -> vec4<f32> {
+  if (HEAD == 1u) {
+    if (ov < OFF4) {
+      let f = srcLoad(NIN, pix);  // flow: (x, y) displacement; DCN offsets are (y, x) per tap
+      return 10.0 * tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))) + f.yxyx;
+    }
+    return sigmoid4(v);
+  }
+  let pre = srcLoad(NIN, i);
+  if (ov < OFF4) {
+    return 10.0 * tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))) + pre;
+  }
+  return (sigmoid4(v) + pre) * 0.5;
+}
+
 fn activate(v: vec4<f32>) -> vec4<f32> {
   if (ACT == 1u) { return select(v * 0.1, v, v >= vec4<f32>(0.0)); }
   if (ACT == 2u) { return max(v, vec4<f32>(0.0)); }
@@ -102,7 +130,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let inX0 = i32(x0 * STRIDE) - i32(PAD);
   let inY0 = i32(y0 * STRIDE) - i32(PAD);
 
-  var acc: array<vec4<f32>, PX * OVN>;
+  var acc = array<vec4<f32>, PX * OVN>();
   var wbase = 0u;                // this source's first scalar input channel in a weight row
 
   for (var slot = 0u; slot < NIN; slot++) {
@@ -185,10 +213,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       for (var o = 0u; o < OVN; o++) {
         let ov = ovT + o;
         if (ov >= COUT4) { break; }
-        let i = (y * dims.outW + x) * COUT4 + ov;
-        var v = activate(acc[p * OVN + o] + weights[dims.bOff + ov]);
-        for (var r = 0u; r < NRES; r++) {
-          v += srcLoad(NIN + r, i);
+        let pix = y * dims.outW + x;
+        let i = pix * COUT4 + ov;
+        var v = acc[p * OVN + o] + weights[dims.bOff + ov];
+        if (HEAD != 0u) {
+          v = offsetHead(v, ov, pix, i);
+        } else {
+          v = activate(v);
+          for (var r = 0u; r < NRES; r++) {
+            v += srcLoad(NIN + r, i);
+          }
         }
         dst[i] = vec4<S>(v);
       }

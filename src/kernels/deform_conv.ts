@@ -1,0 +1,80 @@
+import { deform_conv as source } from './wgsl.gen.js';
+import { Kernel, type Dispatch, type Specialization } from './kernel.js';
+import type { Gpu } from '../graph/device.js';
+import type { Tensor, DType } from '../graph/tensor.js';
+
+const kernel = new Kernel('deform_conv', source);
+
+export interface DeformConvShape {
+  cin: number;
+  cout: number;
+  /** deformable groups */
+  groups: number;
+  dtype?: DType;
+  /** storage type of the offsets|masks tensor */
+  omDtype?: DType;
+}
+
+export function deformConvSpec(s: DeformConvShape): Specialization {
+  if (s.groups % 4 !== 0 || s.cin % (4 * s.groups) !== 0 || s.cout % 4 !== 0) {
+    throw new Error(`deform_conv: needs groups % 4 == 0 and cin % (4·groups) == 0, cout % 4 == 0 (cin ${s.cin}, cout ${s.cout}, groups ${s.groups})`);
+  }
+  const cin4 = s.cin / 4;
+  const cout4 = s.cout / 4;
+  const ovn = cout4 >= 2 ? 2 : 1;
+  const tpo = Math.min(4, Math.ceil(cout4 / ovn));
+  // Stage at most 8 input vec4s per chunk: tiles stay within 16 KB of workgroup memory for 64 channels.
+  const gc = Math.max(1, Math.min(s.groups, Math.floor(8 / (cin4 / s.groups))));
+  return {
+    S: s.dtype ?? 'f32',
+    SO: s.omDtype ?? s.dtype ?? 'f32',
+    G: s.groups,
+    CIN4: cin4,
+    COUT4: cout4,
+    GC: gc,
+    PX: 4,
+    OVN: ovn,
+    TPX: 4,
+    TPY: 64 / (4 * tpo),
+    TPO: tpo,
+  };
+}
+
+export interface DeformConvBinding {
+  weights: GPUBuffer;
+  /** vec4 offsets of the weight (packed with packConv2d, one source) and bias in `weights` */
+  wOff: number;
+  bOff: number;
+  x: Tensor;
+  /** [18G offsets | 9G masks] */
+  om: Tensor;
+  out: Tensor;
+}
+
+export async function deformConv(gpu: Gpu, s: DeformConvShape, b: DeformConvBinding, label = 'deform_conv'): Promise<Dispatch> {
+  const { x, om, out } = b;
+  const dtype = s.dtype ?? 'f32';
+  const omDtype = s.omDtype ?? dtype;
+  if (x.c !== s.cin || x.dtype !== dtype) throw new Error(`${label}: input is ${x.c} ch ${x.dtype}, expected ${s.cin} ${dtype}`);
+  if (om.h !== x.h || om.w !== x.w || om.c !== 27 * s.groups || om.dtype !== omDtype) {
+    throw new Error(`${label}: offsets|masks is ${om.h}x${om.w}x${om.c} ${om.dtype}, expected ${x.h}x${x.w}x${27 * s.groups} ${omDtype}`);
+  }
+  if (out.h !== x.h || out.w !== x.w || out.c !== s.cout || out.dtype !== dtype) {
+    throw new Error(`${label}: output is ${out.h}x${out.w}x${out.c}, expected ${x.h}x${x.w}x${s.cout}`);
+  }
+  const spec = deformConvSpec(s);
+  const pipeline = await kernel.pipeline(gpu, spec);
+  const bindGroup = kernel.bindGroup(gpu, { weights: b.weights, x: x.binding, om: om.binding, dst: out.binding }, { h: x.h, w: x.w, wOff: b.wOff, bOff: b.bOff });
+  const tx = (spec.TPX as number) * (spec.PX as number);
+  const to = (spec.TPO as number) * (spec.OVN as number);
+  const px = x.h * x.w;
+  return {
+    label,
+    pipeline,
+    bindGroup,
+    workgroups: [Math.ceil(x.w / tx), Math.ceil(x.h / (spec.TPY as number)), Math.ceil(s.cout / 4 / to)],
+    // GEMM plus the gather (4 corners x 2 flops per sampled channel, per tap)
+    flops: 2 * px * s.cout * s.cin * 9 + 8 * px * s.cin * 9,
+    bytes: x.bytes + om.bytes + out.bytes + (s.cout * s.cin * 9 + s.cout) * 4,
+  };
+}

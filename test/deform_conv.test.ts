@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tensor, type Gpu } from '../src/index.js';
+import { conv2d, packConv2d } from '../src/kernels/conv2d.js';
+import { deformConv } from '../src/kernels/deform_conv.js';
+import { runDispatches } from '../src/kernels/kernel.js';
+import * as ref from './reference/ops.js';
+import * as dcnRef from './reference/dcn.js';
+import { rng, uniform } from './reference/rng.js';
+import { ParamBuffer, expectClose, openGpu } from './helpers.js';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await openGpu();
+});
+afterAll(() => gpu?.destroy());
+
+/** An [offsets | masks] tensor: offsets drawn by `offset(r)`, masks in (0, 1). */
+function makeOm(seed: number, h: number, w: number, G: number, offset: (r: () => number) => number): Float32Array {
+  const r = rng(seed);
+  const c = 27 * G;
+  const d = new Float32Array(h * w * c);
+  for (let p = 0; p < h * w; p++) for (let j = 0; j < c; j++) d[p * c + j] = j < 18 * G ? offset(r) : r();
+  return d;
+}
+
+async function runDcn(h: number, w: number, cin: number, cout: number, G: number, om: Float32Array, seed: number) {
+  const x = uniform(seed, h * w * cin);
+  const weight = uniform(seed + 1, cout * cin * 9, -1 / Math.sqrt(cin * 9), 1 / Math.sqrt(cin * 9));
+  const bias = uniform(seed + 2, cout, -0.5, 0.5);
+  const params = new ParamBuffer();
+  const p = packConv2d(weight, bias, { sources: [cin], cout, k: 3 });
+  const wOff = params.add(p.w);
+  const bOff = params.add(p.b);
+  const weights = params.upload(gpu);
+  const xt = Tensor.upload(gpu, x, h, w, cin);
+  const omt = Tensor.upload(gpu, om, h, w, 27 * G);
+  const out = Tensor.alloc(gpu, h, w, cout);
+  out.write(new Float32Array(h * w * cout).fill(NaN));
+  await runDispatches(gpu, [await deformConv(gpu, { cin, cout, groups: G }, { weights, wOff, bOff, x: xt, om: omt, out })]);
+  const got = await out.download();
+  for (const t of [xt, omt, out]) t.destroy();
+  weights.destroy();
+  const xi = ref.img(h, w, cin, x);
+  const omi = ref.img(h, w, 27 * G, om);
+  return { got, xi, omi, weight, bias };
+}
+
+describe('deform_conv (modulated DCNv2) vs float64 reference', () => {
+  const cases: { name: string; h: number; w: number; cin: number; cout: number; G: number; off: (r: () => number) => number }[] = [
+    { name: 'G=4 32->32, 7x9, offsets ±3', h: 7, w: 9, cin: 32, cout: 32, G: 4, off: (r) => 6 * r() - 3 },
+    { name: 'G=8 32->32, 13x17, integer offsets', h: 13, w: 17, cin: 32, cout: 32, G: 8, off: (r) => Math.round(8 * r() - 4) },
+    { name: 'G=4 32->32, 5x13, large offsets ±20 (partly and fully outside)', h: 5, w: 13, cin: 32, cout: 32, G: 4, off: (r) => 40 * r() - 20 },
+    { name: 'G=8 64->64, 6x11, offsets ±5', h: 6, w: 11, cin: 64, cout: 64, G: 8, off: (r) => 10 * r() - 5 },
+    { name: 'G=4 32->32, 1x1 and zero offsets = plain 3x3 conv with masks', h: 1, w: 1, cin: 32, cout: 32, G: 4, off: () => 0 },
+  ];
+  cases.forEach((c, i) => {
+    it(c.name, async () => {
+      const om = makeOm(300 + i, c.h, c.w, c.G, c.off);
+      const { got, xi, omi, weight, bias } = await runDcn(c.h, c.w, c.cin, c.cout, c.G, om, 400 + i);
+      const want = dcnRef.deformConv(xi, omi, weight, bias, c.cout, c.G);
+      expectClose(got, want.d, 1e-4, c.name);
+    });
+  });
+
+  it('would catch a kernel that reads offsets as (x, y) instead of (y, x)', async () => {
+    const h = 7, w = 9, G = 4;
+    const om = makeOm(350, h, w, G, (r) => 6 * r() - 3);
+    const { got, xi, omi, weight, bias } = await runDcn(h, w, 32, 32, G, om, 450);
+    const right = dcnRef.deformConv(xi, omi, weight, bias, 32, G);
+    const swapped = dcnRef.deformConv(xi, omi, weight, bias, 32, G, true);
+    const okErr = ref.maxAbsDiff(got, right.d);
+    const badErr = ref.maxAbsDiff(got, swapped.d);
+    expect(okErr.err).toBeLessThanOrEqual(1e-4 * okErr.scale);
+    // a swapped kernel would be off by O(1) relative, far beyond the 1e-4 tolerance
+    expect(badErr.err).toBeGreaterThan(100 * 1e-4 * okErr.scale);
+  });
+});
+
+describe('offset head fused into the conv epilogue', () => {
+  for (const head of ['align', 'realign'] as const) {
+    for (const G of [4, 8]) {
+      it(`${head}, G=${G}, 9x11`, async () => {
+        const h = 9, w = 11, cin = 32, cout = 27 * G;
+        const x = uniform(500 + G, h * w * cin);
+        const weight = uniform(501 + G, cout * cin * 9, -2 / Math.sqrt(cin * 9), 2 / Math.sqrt(cin * 9));
+        const bias = uniform(502 + G, cout, -0.5, 0.5);
+        const extraC = head === 'align' ? 2 : cout;
+        const extra = head === 'align' ? uniform(503 + G, h * w * 2, -4, 4) : (() => {
+          const e = makeOm(504 + G, h, w, G, (r) => 10 * r() - 5);
+          return e;
+        })();
+        const shape = { sources: [cin], cout, k: 3, head } as const;
+        const params = new ParamBuffer();
+        const p = packConv2d(weight, bias, shape);
+        const wOff = params.add(p.w);
+        const bOff = params.add(p.b);
+        const weights = params.upload(gpu);
+        const xt = Tensor.upload(gpu, x, h, w, cin);
+        const et = Tensor.upload(gpu, extra, h, w, extraC);
+        const out = Tensor.alloc(gpu, h, w, cout);
+        out.write(new Float32Array(h * w * cout).fill(NaN));
+        await runDispatches(gpu, [await conv2d(gpu, shape, { weights, wOff, bOff, sources: [xt], head: et, out })]);
+        const got = await out.download();
+        for (const t of [xt, et, out]) t.destroy();
+        weights.destroy();
+        const o = ref.conv2d(ref.img(h, w, cin, x), weight, bias, cout, 3);
+        const e = ref.img(h, w, extraC, extra);
+        const want = head === 'align' ? dcnRef.alignHead(o, e) : dcnRef.realignHead(o, e);
+        expectClose(got, want.d, 1e-4, `${head} G=${G}`);
+      });
+    }
+  }
+});
