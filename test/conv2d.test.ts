@@ -5,6 +5,7 @@ import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import { uniform } from './reference/rng.js';
 import { ParamBuffer, expectClose, openGpu } from './helpers.js';
+import { fromHalf, toHalf } from '../src/graph/half.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -17,22 +18,27 @@ interface Case {
   h: number;
   w: number;
   shape: Conv2dShape;
+  noBias?: boolean;
 }
 
-async function runCase({ h, w, shape }: Case, seed: number) {
+async function runCase({ h, w, shape, noBias }: Case, seed: number) {
   const cin = shape.sources.reduce((a, b) => a + b, 0);
   const k = shape.k;
   const nres = shape.residuals ?? 0;
   // Weights scaled like a Kaiming init so outputs stay O(1) whatever the fan-in.
   const weight = uniform(seed, shape.cout * cin * k * k, -1 / Math.sqrt(cin * k * k), 1 / Math.sqrt(cin * k * k));
-  const bias = uniform(seed + 1, shape.cout, -0.5, 0.5);
-  const xs = shape.sources.map((c, i) => uniform(seed + 10 + i, h * w * c));
+  const bias = noBias ? undefined : uniform(seed + 1, shape.cout, -0.5, 0.5);
+  const f16 = shape.dtype === 'f16';
+  // In f16 the kernel sees the inputs rounded to f16: the reference gets the same rounded values, so the
+  // comparison measures the kernel, not the input quantisation.
+  const q = (a: Float32Array) => (f16 ? a.map((v) => fromHalf(toHalf(v))) : a);
+  const xs = shape.sources.map((c, i) => q(uniform(seed + 10 + i, h * w * c)));
   const stride = shape.stride ?? 1;
   const pad = shape.pad ?? k >> 1;
   const oh = Math.floor((h + 2 * pad - k) / stride) + 1;
   const ow = Math.floor((w + 2 * pad - k) / stride) + 1;
   const [eh, ew, ec] = shape.shuffle ? [2 * oh, 2 * ow, shape.cout / 4] : [oh, ow, shape.cout];
-  const rs = Array.from({ length: nres }, (_, i) => uniform(seed + 20 + i, eh * ew * ec));
+  const rs = Array.from({ length: nres }, (_, i) => q(uniform(seed + 20 + i, eh * ew * ec)));
 
   // float64 reference
   let want = ref.conv2d(ref.concat(xs.map((x, i) => ref.img(h, w, shape.sources[i], x))), weight, bias, shape.cout, k, stride, pad);
@@ -46,9 +52,10 @@ async function runCase({ h, w, shape }: Case, seed: number) {
   const wOff = params.add(packed.w);
   const bOff = params.add(packed.b);
   const weights = params.upload(gpu);
-  const sources = xs.map((x, i) => Tensor.upload(gpu, x, h, w, shape.sources[i]));
-  const residuals = rs.map((r) => Tensor.upload(gpu, r, eh, ew, ec));
-  const out = Tensor.alloc(gpu, eh, ew, ec);
+  const dt = shape.dtype ?? 'f32';
+  const sources = xs.map((x, i) => Tensor.upload(gpu, x, h, w, shape.sources[i], dt));
+  const residuals = rs.map((r) => Tensor.upload(gpu, r, eh, ew, ec, dt));
+  const out = Tensor.alloc(gpu, eh, ew, ec, dt);
   // poison the output so unwritten elements cannot pass
   out.write(new Float32Array(eh * ew * ec).fill(NaN));
   const d = await conv2d(gpu, shape, { weights, wOff, bOff, sources, residuals, out });
@@ -68,16 +75,83 @@ async function runCase({ h, w, shape }: Case, seed: number) {
   return { got: real, want: want.d };
 }
 
+const L = 'lrelu' as const;
+// Shapes of every conv family in PP-MSVSR / -L and the generic cases the kernel promises, on sizes that are
+// not multiples of the workgroup tile (16x4 pixels) or of 4.
 const cases: Case[] = [
-  { name: '3x3 3->32 +bias +lrelu, 17x23', h: 17, w: 23, shape: { sources: [3], cout: 32, k: 3, act: 'lrelu' } },
-  { name: '3x3 32->32 no act, 13x17', h: 13, w: 17, shape: { sources: [32], cout: 32, k: 3 } },
+  { name: 'feat_extract.covn1: 3->32 lrelu, 17x23', h: 17, w: 23, shape: { sources: [3], cout: 32, k: 3, act: L } },
+  { name: '32->32 no act, 13x17', h: 13, w: 17, shape: { sources: [32], cout: 32, k: 3 } },
+  { name: 'RB conv1: 32->32 relu, 1x37', h: 1, w: 37, shape: { sources: [32], cout: 32, k: 3, act: 'relu' } },
+  { name: 'RB conv2: 32->32 + 1 residual, 13x17', h: 13, w: 17, shape: { sources: [32], cout: 32, k: 3, residuals: 1 } },
+  { name: 'last RB + propagation: 32->32 + 2 residuals, no bias, 1x1', h: 1, w: 1, noBias: true, shape: { sources: [32], cout: 32, k: 3, residuals: 2 } },
+  { name: 'lrelu + 1 residual, 32->32, 5x6', h: 5, w: 6, shape: { sources: [32], cout: 32, k: 3, act: L, residuals: 1 } },
+  { name: 'relu + 2 residuals, 16->16, 7x3', h: 7, w: 3, shape: { sources: [16], cout: 16, k: 3, act: 'relu', residuals: 2 } },
+  { name: 'conv_offset.0: concat [32,32,2]->32 lrelu, 13x17', h: 13, w: 17, shape: { sources: [32, 32, 2], cout: 32, k: 3, act: L } },
+  { name: 'stage1_blocks: concat x3 (96)->32 lrelu, 9x20', h: 9, w: 20, shape: { sources: [32, 32, 32], cout: 32, k: 3, act: L } },
+  { name: 'stage2_forward: concat x4 (128)->32 lrelu, 6x7', h: 6, w: 7, shape: { sources: [32, 32, 32, 32], cout: 32, k: 3, act: L } },
+  { name: 'stage3_backward: concat x5 (160)->32 lrelu, 5x9', h: 5, w: 9, shape: { sources: [32, 32, 32, 32, 32], cout: 32, k: 3, act: L } },
+  { name: 'reconstruction: concat x6 (192)->32 lrelu, 4x5', h: 4, w: 5, shape: { sources: [32, 32, 32, 32, 32, 32], cout: 32, k: 3, act: L } },
+  { name: 'concat x2 of odd channels [5,3]->12 + 1 residual, 13x17', h: 13, w: 17, shape: { sources: [5, 3], cout: 12, k: 3, residuals: 1 } },
+  { name: 'aux_block_down1.0: [3,32]->32 stride 2 lrelu, odd 17x23', h: 17, w: 23, shape: { sources: [3, 32], cout: 32, k: 3, stride: 2, act: L } },
+  { name: 'aux_block_down2.0: [32,32]->32 stride 2, 16x20', h: 16, w: 20, shape: { sources: [32, 32], cout: 32, k: 3, stride: 2, act: L } },
+  { name: 'PixelShufflePack: 32->128 shuffle lrelu, 13x17', h: 13, w: 17, shape: { sources: [32], cout: 128, k: 3, shuffle: true, act: L } },
+  { name: 'shuffle, no act, 16->64, 3x5', h: 3, w: 5, shape: { sources: [16], cout: 64, k: 3, shuffle: true } },
+  { name: 'shuffle relu, concat [8,4]->16, 1x1', h: 1, w: 1, shape: { sources: [8, 4], cout: 16, k: 3, shuffle: true, act: 'relu' } },
+  { name: 'conv_last: 32->3 + image residual, 13x17', h: 13, w: 17, shape: { sources: [32], cout: 3, k: 3, residuals: 1 } },
+  { name: 'spynet first: [3,3,2]->16 lrelu, 13x17', h: 13, w: 17, shape: { sources: [3, 3, 2], cout: 16, k: 3, act: L } },
+  { name: 'spynet last: 8->2, 13x17', h: 13, w: 17, shape: { sources: [8], cout: 2, k: 3 } },
+  { name: 'conv_offset.6 (G=4): 32->108, 5x7', h: 5, w: 7, shape: { sources: [32], cout: 108, k: 3 } },
+  { name: 'conv_offset.6 (G=8): 32->216, 3x5', h: 3, w: 5, shape: { sources: [32], cout: 216, k: 3 } },
+  { name: '-L conv_offset.0: [64,64,2]->64 lrelu, 5x9', h: 5, w: 9, shape: { sources: [64, 64, 2], cout: 64, k: 3, act: L } },
+  { name: '1x1 kernel: 35->7 relu, 13x17', h: 13, w: 17, shape: { sources: [35], cout: 7, k: 1, act: 'relu' } },
+  { name: '1x1 kernel stride 2: 5->9, 17x23', h: 17, w: 23, shape: { sources: [5], cout: 9, k: 1, stride: 2 } },
+  { name: '5x5 kernel pad 2: 4->8 lrelu, 13x17', h: 13, w: 17, shape: { sources: [4], cout: 8, k: 5, act: L } },
+  { name: '3x3 pad 0 (valid): 6->5, 9x10', h: 9, w: 10, shape: { sources: [6], cout: 5, k: 3, pad: 0 } },
+];
+
+// f16 storage, f32 accumulation. Tolerance 2e-3 of the output scale: the output is rounded to f16
+// (relative 2^-11 = 4.9e-4) and residuals add their own rounding; anything structural is O(1).
+const casesF16: Case[] = [
+  { name: 'f16: 32->32 lrelu + residual, 13x17', h: 13, w: 17, shape: { sources: [32], cout: 32, k: 3, act: L, residuals: 1, dtype: 'f16' } },
+  { name: 'f16: shuffle 32->128 lrelu, 5x7', h: 5, w: 7, shape: { sources: [32], cout: 128, k: 3, shuffle: true, act: L, dtype: 'f16' } },
+  { name: 'f16: [3,32]->32 stride 2, 9x11', h: 9, w: 11, shape: { sources: [3, 32], cout: 32, k: 3, stride: 2, act: L, dtype: 'f16' } },
 ];
 
 describe('conv2d (f32) vs float64 CPU reference', () => {
   cases.forEach((c, i) => {
     it(c.name, async () => {
-      const { got, want } = await runCase(c, 100 + i);
+      const { got, want } = await runCase(c, 100 + 7 * i);
       expectClose(got, want, 1e-4, c.name);
     });
+  });
+});
+
+describe('conv2d (f16 storage) vs float64 CPU reference', () => {
+  casesF16.forEach((c, i) => {
+    it(c.name, async () => {
+      const { got, want } = await runCase(c, 900 + 7 * i);
+      expectClose(got, want, 2e-3, c.name);
+    });
+  });
+});
+
+describe('conv2d shape checks', () => {
+  it('rejects a source with the wrong channel count, naming it', async () => {
+    const params = new ParamBuffer();
+    const weights = params.upload(gpu);
+    const a = Tensor.alloc(gpu, 4, 4, 32);
+    const b = Tensor.alloc(gpu, 4, 4, 16);
+    const out = Tensor.alloc(gpu, 4, 4, 32);
+    await expect(conv2d(gpu, { sources: [32, 32], cout: 32, k: 3 }, { weights, wOff: 0, bOff: 0, sources: [a, b], out })).rejects.toThrow(
+      /source 1 is 4x4x16 f32, expected 4x4x32/,
+    );
+  });
+  it('rejects more than 6 slots', async () => {
+    const params = new ParamBuffer();
+    const weights = params.upload(gpu);
+    const t = Tensor.alloc(gpu, 2, 2, 4);
+    await expect(
+      conv2d(gpu, { sources: [4, 4, 4, 4, 4, 4], cout: 4, k: 3, residuals: 1 }, { weights, wOff: 0, bOff: 0, sources: [t, t, t, t, t, t], residuals: [t], out: t }),
+    ).rejects.toThrow(/exceed 6 slots/);
   });
 });
