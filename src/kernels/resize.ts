@@ -1,0 +1,110 @@
+import { resize as source } from './wgsl.gen.js';
+import { Kernel, type Dispatch, type Specialization } from './kernel.js';
+import type { Gpu } from '../graph/device.js';
+import type { Tensor } from '../graph/tensor.js';
+import { channelGroup, expectDisjoint, expectNonEmpty, expectShape, pixelWorkgroups, expectDtypesSupported } from './tensor-checks.js';
+
+const kernel = new Kernel('resize', source);
+
+export interface ResizeOptions {
+  /** Paddle/PyTorch align_corners (default false: half-pixel centres, align_mode 0). */
+  alignCorners?: boolean;
+  /**
+   * Multiplier applied to the result, per channel (an array of length c, only for c <= 4) or one number
+   * for all channels. SPyNet: [2, 2] for the ×2 flow upsampling, [w/w_up, h/h_up] for the final rescale.
+   */
+  scale?: number | readonly number[];
+  /** Subtracted before scaling, per channel (length c, c <= 4). With scale = 1/std this is (x − mean)/std. */
+  shift?: readonly number[];
+}
+
+export interface ResizeBinding {
+  src: Tensor;
+  /** The output size is the out tensor's size; same channels and dtype as src. */
+  out: Tensor;
+}
+
+export function resizeSpec(c: number, alignCorners: boolean, dtype: string): Specialization {
+  const c4 = Math.ceil(c / 4);
+  return { S: dtype, C4: c4, CG: channelGroup(c4), ALIGN: alignCorners };
+}
+
+/**
+ * Paddle's source/destination ratio for an output size (f32, as Paddle computes it): in/out for
+ * align_corners=False (equal to 1/scale_factor for integer factors), (in−1)/(out−1) for align_corners=True
+ * and 0 when out = 1.
+ */
+export function resizeRatio(inSize: number, outSize: number, alignCorners: boolean): number {
+  if (alignCorners) return outSize > 1 ? Math.fround((inSize - 1) / (outSize - 1)) : 0;
+  return Math.fround(inSize / outSize);
+}
+
+function lanes(label: string, what: string, v: number | readonly number[] | undefined, c: number, dflt: number): number[] {
+  const out = [0, 0, 0, 0];
+  if (v === undefined || typeof v === 'number') {
+    const x = v ?? dflt;
+    for (let i = 0; i < Math.min(c, 4); i++) out[i] = x;
+    return out;
+  }
+  if (c > 4) throw new Error(`${label}: a per-channel ${what} needs at most 4 channels, the tensor has ${c}; pass one number instead`);
+  if (v.length !== c) throw new Error(`${label}: ${what} has ${v.length} values, expected ${c} (one per channel)`);
+  v.forEach((x, i) => (out[i] = x));
+  return out;
+}
+
+/** Bilinear resize of `src` to `out`'s size, then out = (v − shift)·scale per channel. */
+export async function resize(gpu: Gpu, b: ResizeBinding, opts: ResizeOptions = {}, label = 'resize'): Promise<Dispatch> {
+  const { src, out } = b;
+  const align = opts.alignCorners ?? false;
+  expectNonEmpty(label, 'src', src);
+  expectNonEmpty(label, 'out', out);
+  expectShape(label, 'out', out, undefined, undefined, src.c, src.dtype);
+  expectDisjoint(label, src, 'src', out, 'out');
+  expectDtypesSupported(gpu, label, src, out);
+  const scale = lanes(label, 'scale', opts.scale, src.c, 1);
+  const shift = lanes(label, 'shift', opts.shift, src.c, 0);
+  // A scalar scale on a >4-channel tensor fills all 4 lanes (every group of 4 channels gets it); the
+  // padding channels of the last vec4 then stay zero because the source's padding is zero and the shift 0.
+  const spec = resizeSpec(src.c, align, src.dtype);
+  const pipeline = await kernel.pipeline(gpu, spec);
+  const bindGroup = kernel.bindGroup(gpu, { src: src.binding, dst: out.binding }, {
+    inH: src.h,
+    inW: src.w,
+    outH: out.h,
+    outW: out.w,
+    ratioY: resizeRatio(src.h, out.h, align),
+    ratioX: resizeRatio(src.w, out.w, align),
+    shift,
+    scale,
+  });
+  const c4 = spec.C4 as number;
+  return {
+    label,
+    pipeline,
+    bindGroup,
+    workgroups: pixelWorkgroups(out.h, out.w, Math.ceil(c4 / (spec.CG as number))),
+    // per output pixel ~12 flops of coordinate math; per channel 6 mul + 3 add + 2 for the affine epilogue
+    flops: out.h * out.w * (12 + 11 * src.c),
+    bytes: src.bytes + out.bytes,
+  };
+}
+
+const SPYNET_MEAN = [0.485, 0.456, 0.406];
+const SPYNET_STD = [0.229, 0.224, 0.225];
+
+/**
+ * SPyNet's input preparation in one dispatch: bilinear resize (align_corners=False) of an RGB frame to
+ * `out`'s size followed by (x − mean)/std per channel (computed as (x − mean)·(1/std)).
+ */
+export function resizeNormalize(
+  gpu: Gpu,
+  b: ResizeBinding,
+  mean: readonly number[] = SPYNET_MEAN,
+  std: readonly number[] = SPYNET_STD,
+  label = 'resize_normalize',
+): Promise<Dispatch> {
+  if (mean.length !== b.src.c || std.length !== b.src.c) {
+    throw new Error(`${label}: mean/std have ${mean.length}/${std.length} values, expected ${b.src.c} (one per channel)`);
+  }
+  return resize(gpu, b, { alignCorners: false, shift: mean, scale: std.map((s) => 1 / s) }, label);
+}
