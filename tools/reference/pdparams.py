@@ -32,10 +32,16 @@ class _SafeUnpickler(pickle.Unpickler):
         return getattr(np, name)
 
 
-def save_pdparams(state, path, protocol=4, wrap=True):
-    """Writes {name: ndarray} the way PaddleGAN's save() + paddle.save do (float32, C order)."""
+def save_pdparams(state, path, protocol=4, wrap=True, name_table=False):
+    """Writes {name: ndarray} the way PaddleGAN's save() + paddle.save do (float32, C order).
+
+    name_table=True also appends the empty top-level "StructuredToParameterName@@" dict that paddle.save's
+    _build_saved_state_dict adds to every state-dict-like object (spec §5.2), as in the official files."""
     arrays = {k: np.ascontiguousarray(v) for k, v in state.items()}
     obj = {"generator": arrays} if wrap else arrays
+    if name_table:
+        obj = dict(obj)
+        obj["StructuredToParameterName@@"] = {}
     with open(path, "wb") as f:
         pickle.dump(obj, f, protocol=protocol)
 
