@@ -4,7 +4,7 @@ import { conv2d, packConv2d, type Conv2dShape } from '../src/kernels/conv2d.js';
 import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import { uniform } from './reference/rng.js';
-import { ParamBuffer, expectClose, openGpu } from './helpers.js';
+import { ParamBuffer, expectClose, openGpu, poison } from './helpers.js';
 import { fromHalf, toHalf } from '../src/graph/half.js';
 
 let gpu: Gpu;
@@ -56,8 +56,7 @@ async function runCase({ h, w, shape, noBias }: Case, seed: number) {
   const sources = xs.map((x, i) => Tensor.upload(gpu, x, h, w, shape.sources[i], dt));
   const residuals = rs.map((r) => Tensor.upload(gpu, r, eh, ew, ec, dt));
   const out = Tensor.alloc(gpu, eh, ew, ec, dt);
-  // poison the output so unwritten elements cannot pass
-  out.write(new Float32Array(eh * ew * ec).fill(NaN));
+  poison(out);
   const d = await conv2d(gpu, shape, { weights, wOff, bOff, sources, residuals, out });
   await runDispatches(gpu, [d]);
   const got = await out.downloadPadded();

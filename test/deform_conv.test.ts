@@ -6,7 +6,9 @@ import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import * as dcnRef from './reference/dcn.js';
 import { rng, uniform } from './reference/rng.js';
-import { ParamBuffer, expectClose, openGpu } from './helpers.js';
+import { ParamBuffer, expectClose, openGpu, poison } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { readSafetensors } from '../src/weights/safetensors.js';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -35,7 +37,7 @@ async function runDcn(h: number, w: number, cin: number, cout: number, G: number
   const xt = Tensor.upload(gpu, x, h, w, cin);
   const omt = Tensor.upload(gpu, om, h, w, 27 * G);
   const out = Tensor.alloc(gpu, h, w, cout);
-  out.write(new Float32Array(h * w * cout).fill(NaN));
+  poison(out);
   await runDispatches(gpu, [await deformConv(gpu, { cin, cout, groups: G }, { weights, wOff, bOff, x: xt, om: omt, out })]);
   const got = await out.download();
   for (const t of [xt, omt, out]) t.destroy();
@@ -98,7 +100,7 @@ describe('offset head fused into the conv epilogue', () => {
         const xt = Tensor.upload(gpu, x, h, w, cin);
         const et = Tensor.upload(gpu, extra, h, w, extraC);
         const out = Tensor.alloc(gpu, h, w, cout);
-        out.write(new Float32Array(h * w * cout).fill(NaN));
+        poison(out);
         await runDispatches(gpu, [await conv2d(gpu, shape, { weights, wOff, bOff, sources: [xt], head: et, out })]);
         const got = await out.download();
         for (const t of [xt, et, out]) t.destroy();
@@ -109,5 +111,48 @@ describe('offset head fused into the conv epilogue', () => {
         expectClose(got, want.d, 1e-4, `${head} G=${G}`);
       });
     }
+  }
+});
+
+// An independent implementation: torchvision.ops.deform_conv2d (tools/make_op_fixtures.py). Tensors are
+// NCHW there, HWC here.
+describe('deform_conv vs torchvision.ops.deform_conv2d fixtures', () => {
+  const file = new URL('./fixtures/ops_deform_conv.safetensors', import.meta.url);
+  const { tensors, metadata } = readSafetensors(new Uint8Array(readFileSync(file)), 'ops_deform_conv.safetensors');
+  const n = Number(metadata.cases);
+  const toHwc = (d: Float32Array, c: number, h: number, w: number) => {
+    const o = new Float32Array(h * w * c);
+    for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) o[p * c + k] = d[k * h * w + p];
+    return o;
+  };
+  for (let i = 0; i < n; i++) {
+    it(`case ${i}: ${metadata[`case${i}.desc`]}`, async () => {
+      const G = Number(metadata[`case${i}.G`]);
+      const get = (k: string) => tensors.get(`case${i}.${k}`)!;
+      const [cin, h, w] = get('x').shape;
+      const cout = get('out').shape[0];
+      // our om tensor is [offsets | masks] along channels
+      const om = new Float32Array(h * w * 27 * G);
+      const off = toHwc(get('offset').data, 18 * G, h, w);
+      const msk = toHwc(get('mask').data, 9 * G, h, w);
+      for (let p = 0; p < h * w; p++) {
+        om.set(off.subarray(p * 18 * G, (p + 1) * 18 * G), p * 27 * G);
+        om.set(msk.subarray(p * 9 * G, (p + 1) * 9 * G), p * 27 * G + 18 * G);
+      }
+      const params = new ParamBuffer();
+      const pk = packConv2d(get('weight').data, get('bias').data, { sources: [cin], cout, k: 3 });
+      const wOff = params.add(pk.w);
+      const bOff = params.add(pk.b);
+      const weights = params.upload(gpu);
+      const xt = Tensor.upload(gpu, toHwc(get('x').data, cin, h, w), h, w, cin);
+      const omt = Tensor.upload(gpu, om, h, w, 27 * G);
+      const out = Tensor.alloc(gpu, h, w, cout);
+      poison(out);
+      await runDispatches(gpu, [await deformConv(gpu, { cin, cout, groups: G }, { weights, wOff, bOff, x: xt, om: omt, out })]);
+      const got = await out.download();
+      for (const t of [xt, omt, out]) t.destroy();
+      weights.destroy();
+      expectClose(got, toHwc(get('out').data, cout, h, w), 1e-4, `torchvision case ${i}`);
+    });
   }
 });

@@ -1,6 +1,6 @@
 // Shared test plumbing: one GPU per test file, weights packed into a ParamBuffer, and the tolerance check.
 import { expect } from 'vitest';
-import { getDevice, type Gpu } from '../src/index.js';
+import { getDevice, type Gpu, type Tensor } from '../src/index.js';
 import { ParamBuffer } from '../src/graph/params.js';
 import { maxAbsDiff, type Arr } from './reference/ops.js';
 
@@ -20,4 +20,14 @@ export function expectClose(got: Arr, want: Arr, rel = 1e-4, what = ''): number 
   const tol = rel * Math.max(scale, 1e-3);
   expect(err, `${what}: max abs error ${err} > ${tol} (scale ${scale})`).toBeLessThanOrEqual(tol);
   return err / Math.max(scale, 1e-3);
+}
+
+/**
+ * Fills a tensor's whole buffer range, padding lanes included, with NaN (0x7e00 in f16), so an element
+ * the kernel fails to write cannot pass as a plausible value or as a zero padding lane.
+ */
+export function poison(t: Tensor): void {
+  const n = t.h * t.w * t.c4 * 4;
+  const data = t.dtype === 'f32' ? new Float32Array(n).fill(NaN) : new Uint16Array(n).fill(0x7e00);
+  t.gpu.device.queue.writeBuffer(t.buffer, t.offset, data);
 }

@@ -24,7 +24,7 @@ import { add, foldedWorkgroups } from '../src/kernels/elementwise.js';
 import { img, type Img } from './reference/ops.js';
 import * as ref from './reference/sampling.js';
 import { rng, uniform } from './reference/rng.js';
-import { expectClose, openGpu } from './helpers.js';
+import { expectClose, openGpu, poison } from './helpers.js';
 
 const TOL: Record<DType, number> = { f32: 1e-4, f16: 2e-3 };
 const SPYNET_MEAN = [0.485, 0.456, 0.406];
@@ -43,12 +43,6 @@ afterAll(() => {
 /** Rounds to what a tensor of this dtype stores (the reference's input for f16 runs). */
 function q(x: Float32Array, dtype: DType): Float32Array {
   return dtype === 'f32' ? x : x.map((v) => fromHalf(toHalf(v)));
-}
-
-function poison(t: Tensor): void {
-  const n = t.h * t.w * t.c4 * 4;
-  const data = t.dtype === 'f32' ? new Float32Array(n).fill(NaN) : new Uint16Array(n).fill(0x7e00);
-  gpu.device.queue.writeBuffer(t.buffer, t.offset, data);
 }
 
 /** Runs the dispatch into the poisoned outputs, checks their padding lanes are 0, compares with the references. */

@@ -1,0 +1,182 @@
+// Records the network as ops over symbolic values, addressing weights by their PaddleGAN names. Each
+// weight is packed once into the model's single parameter buffer, however often its layer runs.
+import { Graph, type Value } from './plan.js';
+import { ParamBuffer } from './params.js';
+import type { Gpu } from './device.js';
+import type { DType } from './tensor.js';
+import type { NamedTensor } from '../weights/safetensors.js';
+import { conv2d, convOutSize, packConv2d, type Activation, type Conv2dShape } from '../kernels/conv2d.js';
+import { deformConv } from '../kernels/deform_conv.js';
+import { flowWarp, type WarpPadding } from '../kernels/flow_warp.js';
+import { resize, resizeNormalize, type ResizeOptions } from '../kernels/resize.js';
+import { avgPool2 } from '../kernels/avgpool2.js';
+
+export interface ConvOptions {
+  act?: Activation;
+  stride?: number;
+  shuffle?: boolean;
+  residuals?: Value[];
+  head?: { kind: 'align' | 'realign'; input: Value };
+  /** Write into this value instead of a new one (e.g. a plan output). */
+  out?: Value;
+  label?: string;
+}
+
+interface Packed {
+  wOff: number;
+  bOff: number;
+}
+
+export class Builder {
+  readonly graph = new Graph();
+  readonly params = new ParamBuffer();
+  private readonly packed = new Map<string, Packed>();
+  private weightBuffer: GPUBuffer | undefined;
+
+  constructor(
+    private readonly weights: ReadonlyMap<string, NamedTensor>,
+    /** Storage type of activations. */
+    readonly dtype: DType,
+  ) {}
+
+  private tensor(name: string): NamedTensor {
+    const t = this.weights.get(name);
+    if (!t) throw new Error(`weights: missing tensor '${name}'`);
+    return t;
+  }
+
+  /**
+   * Packs a conv whose input channels are the concatenation of `parts` (each part: a PaddleGAN conv name
+   * and the channel counts of its sources). Several parts sum their convolutions: conv_last(x) +
+   * hybrid_conv_last(lh) is one conv over concat[x, lh] with both weights side by side and the biases added.
+   */
+  private pack(parts: { name: string; sources: number[] }[], shape: Conv2dShape): Packed {
+    const key = JSON.stringify(parts);
+    const hit = this.packed.get(key);
+    if (hit) return hit;
+    const k = shape.k;
+    const cin = parts.reduce((a, p) => a + p.sources.reduce((x, y) => x + y, 0), 0);
+    const weight = new Float32Array(shape.cout * cin * k * k);
+    const bias = new Float32Array(shape.cout);
+    let c0 = 0;
+    for (const p of parts) {
+      const w = this.tensor(`${p.name}.weight`);
+      const b = this.tensor(`${p.name}.bias`);
+      const pin = p.sources.reduce((x, y) => x + y, 0);
+      const want = [shape.cout, pin, k, k];
+      if (w.shape.join() !== want.join()) throw new Error(`weights: '${p.name}.weight' is [${w.shape}], the network needs [${want}]`);
+      if (b.shape.join() !== String(shape.cout)) throw new Error(`weights: '${p.name}.bias' is [${b.shape}], the network needs [${shape.cout}]`);
+      for (let o = 0; o < shape.cout; o++) {
+        weight.set(w.data.subarray(o * pin * k * k, (o + 1) * pin * k * k), (o * cin + c0) * k * k);
+        bias[o] += b.data[o];
+      }
+      c0 += pin;
+    }
+    const { w, b } = packConv2d(weight, bias, shape);
+    const p = { wOff: this.params.add(w), bOff: this.params.add(b) };
+    this.packed.set(key, p);
+    return p;
+  }
+
+  private get wbuf(): GPUBuffer {
+    if (!this.weightBuffer) throw new Error('builder: weights not uploaded');
+    return this.weightBuffer;
+  }
+
+  uploadWeights(gpu: Gpu): GPUBuffer {
+    this.weightBuffer?.destroy();
+    this.weightBuffer = this.params.upload(gpu);
+    return this.weightBuffer;
+  }
+
+  destroy(): void {
+    this.weightBuffer?.destroy();
+    this.weightBuffer = undefined;
+  }
+
+  value(h: number, w: number, c: number, label: string, dtype: DType = this.dtype): Value {
+    return this.graph.value(h, w, c, dtype, label);
+  }
+
+  zeros(h: number, w: number, c: number, label = 'zeros', dtype: DType = this.dtype): Value {
+    return this.graph.value(h, w, c, dtype, label, 'zeros');
+  }
+
+  /** A conv named `name` (or several summed, see pack) over the concatenation of `srcs`. */
+  conv(name: string | { name: string; srcs: Value[] }[], srcs: Value[], cout: number, o: ConvOptions = {}): Value {
+    const parts = typeof name === 'string' ? [{ name, srcs }] : name;
+    const all = parts.flatMap((p) => p.srcs);
+    const k = 3;
+    const stride = o.stride ?? 1;
+    const [x] = all;
+    const oh = convOutSize(x.h, k, stride, 1);
+    const ow = convOutSize(x.w, k, stride, 1);
+    const shape: Conv2dShape = {
+      sources: all.map((v) => v.c),
+      cout,
+      k,
+      stride,
+      act: o.act,
+      shuffle: o.shuffle,
+      residuals: o.residuals?.length ?? 0,
+      head: o.head?.kind,
+      dtype: this.dtype,
+    };
+    const label = o.label ?? parts.map((p) => p.name).join('+');
+    const p = this.pack(
+      parts.map((q) => ({ name: q.name, sources: q.srcs.map((v) => v.c) })),
+      shape,
+    );
+    const out = o.out ?? (o.shuffle ? this.value(2 * oh, 2 * ow, cout / 4, label) : this.value(oh, ow, cout, label));
+    const res = o.residuals ?? [];
+    const head = o.head?.input;
+    this.graph.add({
+      label,
+      reads: [...all, ...res, ...(head ? [head] : [])],
+      writes: [out],
+      make: (gpu, t) =>
+        conv2d(gpu, shape, { weights: this.wbuf, ...p, sources: all.map(t), residuals: res.map(t), head: head && t(head), out: t(out) }, label),
+    });
+    return out;
+  }
+
+  /** Paddle DeformConv2D `name` (3x3, pad 1) on x with the [offsets | masks] tensor om. */
+  dcn(name: string, x: Value, om: Value, groups: number, label = name): Value {
+    const shape = { cin: x.c, cout: x.c, groups, dtype: this.dtype, omDtype: om.dtype };
+    const p = this.pack([{ name, sources: [x.c] }], { sources: [x.c], cout: x.c, k: 3 });
+    const out = this.value(x.h, x.w, x.c, label);
+    this.graph.add({
+      label,
+      reads: [x, om],
+      writes: [out],
+      make: (gpu, t) => deformConv(gpu, shape, { weights: this.wbuf, ...p, x: t(x), om: t(om), out: t(out) }, label),
+    });
+    return out;
+  }
+
+  warp(src: Value, flow: Value, padding: WarpPadding, label = 'flow_warp'): Value {
+    const out = this.value(src.h, src.w, src.c, label, src.dtype);
+    this.graph.add({ label, reads: [src, flow], writes: [out], make: (gpu, t) => flowWarp(gpu, { src: t(src), flow: t(flow), out: t(out) }, padding, label) });
+    return out;
+  }
+
+  resize(src: Value, h: number, w: number, o: ResizeOptions & { out?: Value; label?: string } = {}): Value {
+    const label = o.label ?? 'resize';
+    const out = o.out ?? this.value(h, w, src.c, label, src.dtype);
+    this.graph.add({ label, reads: [src], writes: [out], make: (gpu, t) => resize(gpu, { src: t(src), out: t(out) }, o, label) });
+    return out;
+  }
+
+  /** SPyNet's input: bilinear resize to (h, w) (align_corners=False), then (x − mean)/std. */
+  resizeNormalize(src: Value, h: number, w: number, mean: readonly number[], std: readonly number[], label = 'spynet_input'): Value {
+    const out = this.value(h, w, src.c, label, src.dtype);
+    this.graph.add({ label, reads: [src], writes: [out], make: (gpu, t) => resizeNormalize(gpu, { src: t(src), out: t(out) }, mean, std, label) });
+    return out;
+  }
+
+  avgPool2(src: Value, label = 'avgpool2'): Value {
+    const out = this.value(Math.floor(src.h / 2), Math.floor(src.w / 2), src.c, label, src.dtype);
+    this.graph.add({ label, reads: [src], writes: [out], make: (gpu, t) => avgPool2(gpu, { src: t(src), out: t(out) }, label) });
+    return out;
+  }
+}

@@ -1,0 +1,97 @@
+// Runs PP-MSVSR on chunks of T frames of one size. The plan (buffers, pipelines, bind groups) is built once
+// per (config, T, h, w, precision) and reused for every chunk of that shape; a chunk is then a few
+// writeBuffer calls, one encoded pass holding every dispatch, and the readback of the outputs.
+import type { Gpu } from './device.js';
+import type { DType } from './tensor.js';
+import { Builder } from './builder.js';
+import { Plan } from './plan.js';
+import { buildMsvsr, type MsvsrGraph, type BuildOptions } from './msvsr.js';
+import { encodeDispatch } from '../kernels/kernel.js';
+import type { MsvsrConfig } from '../weights/manifest.js';
+import type { NamedTensor } from '../weights/safetensors.js';
+
+// Dispatches per command buffer: the GPU starts on the first part while the rest is still being encoded.
+const DISPATCHES_PER_SUBMIT = 512;
+
+export class MsvsrRunner {
+  private constructor(
+    readonly gpu: Gpu,
+    readonly cfg: MsvsrConfig,
+    readonly T: number,
+    readonly h: number,
+    readonly w: number,
+    readonly dtype: DType,
+    private readonly builder: Builder,
+    readonly net: MsvsrGraph,
+    readonly plan: Plan,
+  ) {}
+
+  static async create(
+    gpu: Gpu,
+    cfg: MsvsrConfig,
+    weights: ReadonlyMap<string, NamedTensor>,
+    T: number,
+    h: number,
+    w: number,
+    dtype: DType = 'f32',
+    opts: BuildOptions = {},
+  ): Promise<MsvsrRunner> {
+    if (dtype === 'f16' && !gpu.f16) throw new Error(`precision f16 needs the shader-f16 feature, which adapter "${gpu.adapter.name}" lacks`);
+    const b = new Builder(weights, dtype);
+    const net = buildMsvsr(b, cfg, T, h, w, opts);
+    b.uploadWeights(gpu);
+    try {
+      const plan = await Plan.build(gpu, b.graph);
+      return new MsvsrRunner(gpu, cfg, T, h, w, dtype, b, net, plan);
+    } catch (e) {
+      b.destroy();
+      throw e;
+    }
+  }
+
+  /** Planned GPU bytes: every activation buffer plus the packed weights. */
+  get bytes(): number {
+    return this.plan.bytes + this.builder.params.bytes;
+  }
+
+  get dispatchCount(): number {
+    return this.plan.dispatches.length;
+  }
+
+  /** Encodes and submits the whole chunk (inputs must have been written). */
+  submit(): void {
+    const d = this.gpu.device;
+    const ds = this.plan.dispatches;
+    for (let i = 0; i < ds.length; i += DISPATCHES_PER_SUBMIT) {
+      const enc = d.createCommandEncoder({ label: `msvsr chunk ${i}` });
+      const pass = enc.beginComputePass();
+      for (const x of ds.slice(i, i + DISPATCHES_PER_SUBMIT)) encodeDispatch(pass, x);
+      pass.end();
+      d.queue.submit([enc.finish()]);
+    }
+  }
+
+  /** frames: T frames, HWC RGB float in [0, 1]; returns T frames of 4h x 4w x 3 (not clamped). */
+  async run(frames: readonly Float32Array[]): Promise<Float32Array[]> {
+    this.writeInputs(frames);
+    this.submit();
+    return Promise.all(this.net.outputs.map((v) => this.plan.tensor(v).download()));
+  }
+
+  writeInputs(frames: readonly Float32Array[]): void {
+    if (frames.length !== this.T) throw new Error(`runner: ${frames.length} frames for a plan of ${this.T}`);
+    frames.forEach((f, t) => this.plan.tensor(this.net.inputs[t]).write(f));
+  }
+
+  /** A debug intermediate kept with `taps` (HWC). */
+  async tap(name: string): Promise<Float32Array> {
+    const v = this.net.taps.get(name);
+    if (!v) throw new Error(`runner: no tap '${name}' (built with taps: ${[...this.net.taps.keys()].join(', ') || 'none'})`);
+    return this.plan.tensor(v).download();
+  }
+
+  destroy(): void {
+    this.plan.destroy();
+    this.builder.destroy();
+  }
+}
