@@ -85,3 +85,27 @@ describe('PP-MSVSR on the GPU vs the PyTorch reference (f32)', () => {
     });
   }
 });
+
+// f16 storage (f32 accumulation) end to end. Measured on the fixtures (lavapipe): max abs error 2.1e-3 ..
+// 4.1e-3, PSNR 63..68 dB against the f32 reference. Tolerance: max abs 1e-2 (2.5 levels of 8-bit output)
+// and PSNR >= 55 dB; a wrong op in f16 mode would cost far more than that.
+describe('PP-MSVSR in f16 storage vs the PyTorch reference', () => {
+  it('t2_32x48', async () => {
+    const g = loadGolden('t2_32x48');
+    const runner = await MsvsrRunner.create(gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f16');
+    try {
+      const outs = await runner.run(g.frames);
+      const ref = g.tensors.get('out')!;
+      outs.forEach((o, t) => {
+        const want = chwToHwc(ref.data, 3, 4 * g.H, 4 * g.W, t);
+        const { err } = maxAbsDiff(o, want);
+        const p = psnr(o, want);
+        console.log(`f16 t2_32x48 out[${t}] max|err| ${err.toExponential(2)} PSNR ${p.toFixed(1)} dB`);
+        expect(err).toBeLessThanOrEqual(1e-2);
+        expect(p).toBeGreaterThanOrEqual(55);
+      });
+    } finally {
+      runner.destroy();
+    }
+  });
+});

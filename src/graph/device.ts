@@ -43,7 +43,8 @@ export class Gpu {
   private constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
-    private readonly gpu: GPU,
+    /** The platform GPU object to release with the device; absent for a device the caller owns. */
+    private readonly gpu: GPU | undefined,
   ) {
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
@@ -90,6 +91,13 @@ export class Gpu {
       backend: (i as unknown as { backendType?: string }).backendType ?? '',
     };
     return new Gpu(device, desc, gpu);
+  }
+
+  /** Wraps a device the caller created and keeps ownership of (destroy() leaves it alone). */
+  static wrap(device: GPUDevice): Gpu {
+    const i = device.adapterInfo;
+    const name = i?.description || i?.device || i?.vendor || 'caller-provided device';
+    return new Gpu(device, { name, vendor: i?.vendor ?? '', architecture: i?.architecture ?? '', description: i?.description ?? '', backend: '' }, undefined);
   }
 
   get f16(): boolean {
@@ -172,6 +180,7 @@ export class Gpu {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    if (!this.gpu) return;
     this.device.destroy();
     platform().releaseGPU(this.gpu);
   }

@@ -34,6 +34,9 @@ interface DeviceCache {
 
 const DECL = /^(const|alias)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*([A-Za-z0-9_<>]+))?\s*=\s*([^;]+);/gm;
 
+/** Pipelines compiled in this process (reported by the benchmark next to first-run latency). */
+export const compileStats = { pipelines: 0 };
+
 export class Kernel {
   readonly bindings: BindingInfo[];
   readonly uniform: UniformLayout | undefined;
@@ -137,6 +140,8 @@ export class Kernel {
           });
         } catch (e) {
           throw new Error(`pipeline ${label}: ${(e as Error).message}`);
+        } finally {
+          compileStats.pipelines++;
         }
       })();
       c.pipelines.set(key, p);

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { loadModel, toUint8, upscaleFrames, type Frame, type Gpu, type Model } from '../src/index.js';
+import { openGpu } from './helpers.js';
+import { fixturePath } from './fixtures.js';
+import { rng } from './reference/rng.js';
+
+let gpu: Gpu;
+let model: Model;
+beforeAll(async () => {
+  gpu = await openGpu();
+  model = await loadModel(new Uint8Array(readFileSync(fixturePath('msvsr_random.pdparams'))), { name: 'msvsr_random.pdparams' });
+});
+afterAll(() => gpu?.destroy());
+
+/** Smooth-ish random 8-bit RGB frames (gradients plus noise) so the flows have something to track. */
+function frames8(n: number, w: number, h: number, seed: number): Frame[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, (_, t) => {
+    const d = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let k = 0; k < 3; k++) d[(y * w + x) * 3 + k] = Math.min(255, Math.floor(((x + t) * 9 + y * 5 * (k + 1)) % 200) + Math.floor(r() * 55));
+    return { width: w, height: h, data: d };
+  });
+}
+
+describe('8-bit output rounding (PaddleGAN: clip, x255 in float32, round half to even)', () => {
+  it('rounds exact .5 products to even, clips, and maps NaN to 0', () => {
+    // Every v whose float32 product v*255 is exactly k + 0.5: numpy rounds to the even neighbour.
+    const vs: number[] = [];
+    const want: number[] = [];
+    for (let k = 0; k < 255; k++) {
+      const v = Math.fround((k + 0.5) / 255);
+      if (Math.fround(v * 255) === k + 0.5) {
+        vs.push(v);
+        want.push(k % 2 === 0 ? k : k + 1);
+      }
+    }
+    expect(vs.length).toBeGreaterThan(50); // enough exact halves to make the case meaningful
+    vs.push(-0.3, 1.7, 0, 1, Math.fround(0.5 / 255) /* 0.5 -> 0 */, Math.fround(254.5 / 255) /* 254.5 -> 254 */);
+    want.push(0, 255, 0, 255, 0, 254);
+    expect(Math.fround(Math.fround(0.5 / 255) * 255)).toBe(0.5);
+    expect(Math.fround(Math.fround(254.5 / 255) * 255)).toBe(254.5);
+    expect(Array.from(toUint8(Float32Array.from(vs)))).toEqual(want);
+    expect(Array.from(toUint8(Float32Array.from([NaN])))).toEqual([0]);
+  });
+});
+
+describe('upscaleFrames', () => {
+  const W = 20;
+  const H = 12;
+
+  it('8-bit in -> 8-bit out = the rounding rule applied to the float output; float out is raw; RGBA = RGB', async () => {
+    const f8 = frames8(3, W, H, 1);
+    const ff = f8.map((f) => ({ width: W, height: H, data: Float32Array.from(f.data, (v) => v / 255) }));
+    const rgba = f8.map((f) => {
+      const d = new Uint8ClampedArray(W * H * 4);
+      for (let p = 0; p < W * H; p++) {
+        d.set(f.data.subarray(p * 3, p * 3 + 3), p * 4);
+        d[p * 4 + 3] = 77;
+      }
+      return { width: W, height: H, data: d, channels: 4 as const };
+    });
+    const o8 = await upscaleFrames(f8, { model, device: gpu });
+    const of = await upscaleFrames(ff, { model, device: gpu });
+    const oa = await upscaleFrames(rgba, { model, device: gpu });
+    expect(o8).toHaveLength(3);
+    for (let t = 0; t < 3; t++) {
+      expect(o8[t].width).toBe(4 * W);
+      expect(o8[t].height).toBe(4 * H);
+      expect(o8[t].data).toBeInstanceOf(Uint8Array);
+      expect(of[t].data).toBeInstanceOf(Float32Array);
+      expect(oa[t].data).toBeInstanceOf(Uint8ClampedArray);
+      expect(Array.from(o8[t].data)).toEqual(Array.from(toUint8(of[t].data as Float32Array)));
+      expect(Array.from(oa[t].data)).toEqual(Array.from(o8[t].data));
+    }
+    // raw network output: random weights overshoot [0, 1] (see tools/reference/README.md) and are not clamped
+    const all = of.flatMap((f) => Array.from(f.data));
+    expect(Math.min(...all) < 0 || Math.max(...all) > 1).toBe(true);
+  });
+
+  it('23 frames with chunkSize 10 equal three independent runs of 10, 10 and 3', async () => {
+    const f = frames8(23, W, H, 2);
+    const chunked = await upscaleFrames(f, { model, device: gpu, chunkSize: 10 });
+    const parts = [
+      ...(await upscaleFrames(f.slice(0, 10), { model, device: gpu, chunkSize: 100 })),
+      ...(await upscaleFrames(f.slice(10, 20), { model, device: gpu, chunkSize: 100 })),
+      ...(await upscaleFrames(f.slice(20), { model, device: gpu, chunkSize: 100 })),
+    ];
+    expect(chunked).toHaveLength(23);
+    for (let t = 0; t < 23; t++) expect(Array.from(chunked[t].data), `frame ${t}`).toEqual(Array.from(parts[t].data));
+    // and chunking matters: one pass over frames 0..12 gives a different frame 9 (so the test can fail)
+    const long = await upscaleFrames(f.slice(0, 13), { model, device: gpu, chunkSize: 13 });
+    expect(Array.from(long[9].data)).not.toEqual(Array.from(chunked[9].data));
+  });
+
+  it('reports progress per chunk', async () => {
+    const seen: [number, number][] = [];
+    await upscaleFrames(frames8(5, W, H, 3), { model, device: gpu, chunkSize: 2, onProgress: (d, t) => seen.push([d, t]) });
+    expect(seen).toEqual([
+      [2, 5],
+      [4, 5],
+      [5, 5],
+    ]);
+  });
+
+  it('rejects bad input with a message naming the problem', async () => {
+    const ok = frames8(2, W, H, 4);
+    await expect(upscaleFrames([], { model, device: gpu })).rejects.toThrow(/zero frames/);
+    await expect(upscaleFrames([ok[0], { width: W + 1, height: H, data: new Uint8Array((W + 1) * H * 3) }], { model, device: gpu })).rejects.toThrow(
+      /frame 1 is 21x12, but frame 0 is 20x12/,
+    );
+    await expect(upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 3 - 1) }], { model, device: gpu })).rejects.toThrow(
+      /frame 0: data has 719 values; a 20x12 frame needs 720 \(RGB\) or 960 \(RGBA\)/,
+    );
+    await expect(upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 2), channels: 2 as unknown as 3 }], { model, device: gpu })).rejects.toThrow(
+      /frame 0: 2 channels; only RGB \(3\) or RGBA \(4\)/,
+    );
+    await expect(upscaleFrames(ok, { device: gpu })).rejects.toThrow(/no weights/);
+    await expect(upscaleFrames(ok, { model, device: gpu, chunkSize: 0 })).rejects.toThrow(/chunkSize 0/);
+  });
+});
