@@ -2,6 +2,7 @@
 // The msvsr command line. Commands stay thin: the work lives in src/.
 import { Command } from 'commander';
 import { getDevice } from '../src/index.js';
+import { registerWeightCommands } from './commands/weights.js';
 
 const program = new Command();
 program.name('msvsr').description('PP-MSVSR x4 video super-resolution on WebGPU').showHelpAfterError();
@@ -27,6 +28,8 @@ program
       gpu.destroy();
     }
   });
+
+registerWeightCommands(program);
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`msvsr: ${e instanceof Error ? e.message : String(e)}`);
