@@ -5,7 +5,7 @@ import { ParamBuffer } from './params.js';
 import type { Gpu } from './device.js';
 import type { DType } from './tensor.js';
 import type { NamedTensor } from '../weights/safetensors.js';
-import { conv2d, convOutSize, packConv2d, type Activation, type Conv2dShape } from '../kernels/conv2d.js';
+import { conv2d, convOutSize, packConv2d, type Activation, type Conv2dShape, type RowBand } from '../kernels/conv2d.js';
 import { deformConv } from '../kernels/deform_conv.js';
 import { flowWarp, type WarpPadding } from '../kernels/flow_warp.js';
 import { resize, resizeNormalize, type ResizeOptions } from '../kernels/resize.js';
@@ -16,7 +16,13 @@ export interface ConvOptions {
   stride?: number;
   shuffle?: boolean;
   residuals?: Value[];
+  /** The last residual is a low-resolution image added upsampled x4. */
+  upres?: boolean;
   head?: { kind: 'align' | 'realign'; input: Value };
+  /** Compute a band of rows (see RowBand); the new output value then holds rows from band.outY0 on. */
+  band?: RowBand;
+  /** Rows of the new output value (default: just what the band or the image needs). */
+  outRows?: number;
   /** Write into this value instead of a new one (e.g. a plan output). */
   out?: Value;
   label?: string;
@@ -109,7 +115,8 @@ export class Builder {
     const k = 3;
     const stride = o.stride ?? 1;
     const [x] = all;
-    const oh = convOutSize(x.h, k, stride, 1);
+    const band = o.band;
+    const oh = band ? o.outRows ?? band.rowStart + band.rows - band.outY0 : convOutSize(x.h, k, stride, 1);
     const ow = convOutSize(x.w, k, stride, 1);
     const shape: Conv2dShape = {
       sources: all.map((v) => v.c),
@@ -119,6 +126,7 @@ export class Builder {
       act: o.act,
       shuffle: o.shuffle,
       residuals: o.residuals?.length ?? 0,
+      upres: o.upres,
       head: o.head?.kind,
       dtype: this.dtype,
     };
@@ -135,7 +143,7 @@ export class Builder {
       reads: [...all, ...res, ...(head ? [head] : [])],
       writes: [out],
       make: (gpu, t) =>
-        conv2d(gpu, shape, { weights: this.wbuf, ...p, sources: all.map(t), residuals: res.map(t), head: head && t(head), out: t(out) }, label),
+        conv2d(gpu, shape, { weights: this.wbuf, ...p, sources: all.map(t), residuals: res.map(t), head: head && t(head), out: t(out), band }, label),
     });
     return out;
   }

@@ -2,16 +2,12 @@
 // per (config, T, h, w, precision) and reused for every chunk of that shape; a chunk is then a few
 // writeBuffer calls, one encoded pass holding every dispatch, and the readback of the outputs.
 import type { Gpu } from './device.js';
-import type { DType } from './tensor.js';
+import { unpackChannels, type DType } from './tensor.js';
 import { Builder } from './builder.js';
 import { Plan } from './plan.js';
-import { buildMsvsr, type MsvsrGraph, type BuildOptions } from './msvsr.js';
-import { encodeDispatch } from '../kernels/kernel.js';
+import { buildMsvsr, DEFAULT_HR_BAND_BYTES, type MsvsrGraph, type BuildOptions } from './msvsr.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
 import type { NamedTensor } from '../weights/safetensors.js';
-
-// Dispatches per command buffer: the GPU starts on the first part while the rest is still being encoded.
-const DISPATCHES_PER_SUBMIT = 512;
 
 export class MsvsrRunner {
   private constructor(
@@ -38,7 +34,9 @@ export class MsvsrRunner {
   ): Promise<MsvsrRunner> {
     if (dtype === 'f16' && !gpu.f16) throw new Error(`precision f16 needs the shader-f16 feature, which adapter "${gpu.adapter.name}" lacks`);
     const b = new Builder(weights, dtype);
-    const net = buildMsvsr(b, cfg, T, h, w, opts);
+    // High-resolution bands stay well inside the adapter's binding limit.
+    const hrBandBytes = opts.hrBandBytes ?? Math.min(DEFAULT_HR_BAND_BYTES, gpu.limits.maxStorageBufferBindingSize / 2);
+    const net = buildMsvsr(b, cfg, T, h, w, { ...opts, hrBandBytes });
     b.uploadWeights(gpu);
     try {
       const plan = await Plan.build(gpu, b.graph);
@@ -49,9 +47,14 @@ export class MsvsrRunner {
     }
   }
 
-  /** Planned GPU bytes: every activation buffer plus the packed weights. */
+  /** Planned GPU bytes: every activation buffer plus the packed weights (readback buffers apart). */
   get bytes(): number {
     return this.plan.bytes + this.builder.params.bytes;
+  }
+
+  /** Host-visible readback buffers for the outputs. */
+  get readbackBytes(): number {
+    return this.plan.readbackBytes;
   }
 
   get dispatchCount(): number {
@@ -60,22 +63,16 @@ export class MsvsrRunner {
 
   /** Encodes and submits the whole chunk (inputs must have been written). */
   submit(): void {
-    const d = this.gpu.device;
-    const ds = this.plan.dispatches;
-    for (let i = 0; i < ds.length; i += DISPATCHES_PER_SUBMIT) {
-      const enc = d.createCommandEncoder({ label: `msvsr chunk ${i}` });
-      const pass = enc.beginComputePass();
-      for (const x of ds.slice(i, i + DISPATCHES_PER_SUBMIT)) encodeDispatch(pass, x);
-      pass.end();
-      d.queue.submit([enc.finish()]);
-    }
+    for (const cb of this.plan.encode()) this.gpu.device.queue.submit([cb]);
   }
 
   /** frames: T frames, HWC RGB float in [0, 1]; returns T frames of 4h x 4w x 3 (not clamped). */
   async run(frames: readonly Float32Array[]): Promise<Float32Array[]> {
     this.writeInputs(frames);
     this.submit();
-    return Promise.all(this.net.outputs.map((v) => this.plan.tensor(v).download()));
+    return Promise.all(
+      this.net.outputs.map(async (v) => unpackChannels(await this.plan.readOutput(v), v.h * v.w, v.c, v.dtype)),
+    );
   }
 
   writeInputs(frames: readonly Float32Array[]): void {

@@ -4,8 +4,12 @@
 //
 // Ops are recorded in an order that keeps memory low without changing the maths: the auxiliary branch of
 // frame t runs as soon as its stage-2 forward feature exists, and the reconstruction of frame t as soon as
-// its stage-3 forward feature exists, so the high-resolution intermediates live for one frame only.
+// its stage-3 forward feature exists, so the high-resolution intermediates live for one frame only. Those
+// intermediates are further computed in horizontal bands (with the halo rows each conv needs), so no
+// buffer holds a whole 4h x 4w x mid tensor: memory and the largest binding stay bounded at any size.
 import type { Builder } from './builder.js';
+import { inputRows } from '../kernels/conv2d.js';
+import { bytesPerScalar } from './tensor.js';
 import type { Value } from './plan.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
 import { SPYNET_MEAN, SPYNET_STD } from '../weights/manifest.js';
@@ -21,7 +25,11 @@ export interface MsvsrGraph {
 
 export interface BuildOptions {
   taps?: boolean;
+  /** Largest high-resolution band buffer, in bytes (default 64 MiB). */
+  hrBandBytes?: number;
 }
+
+export const DEFAULT_HR_BAND_BYTES = 64 * 2 ** 20;
 
 export function buildMsvsr(b: Builder, cfg: MsvsrConfig, T: number, h: number, w: number, opts: BuildOptions = {}): MsvsrGraph {
   if (!cfg.auxiliaryLoss || !cfg.useRefineAlign || !cfg.useLocalConnect) {
@@ -54,7 +62,20 @@ export function buildMsvsr(b: Builder, cfg: MsvsrConfig, T: number, h: number, w
   };
   // PixelShufflePack followed by the caller's lrelu: one dispatch.
   const upsample = (name: string, x: Value) => b.conv(`${name}.upsample_conv`, [x], 4 * mid, { shuffle: true, act: 'lrelu' });
-  const imgUpsample = (t: number) => b.resize(lq[t], 4 * h, 4 * w, { alignCorners: false, label: `img_upsample[${t}]` });
+
+  // High-resolution bands: R output rows (4h scale) per band, a multiple of 4, sized so that a band of a
+  // mid-channel tensor (plus halo) stays under the budget.
+  const H4 = 4 * h;
+  const rowBytes = 4 * w * Math.ceil(mid / 4) * 4 * bytesPerScalar(b.dtype);
+  const R = Math.min(Math.ceil(H4 / 4) * 4, Math.max(8, Math.floor(((opts.hrBandBytes ?? DEFAULT_HR_BAND_BYTES) / rowBytes - 8) / 4) * 4));
+  const bands = (n: number, step: number): [number, number][] => {
+    const out: [number, number][] = [];
+    for (let a = 0; a < n; a += step) out.push([a, Math.min(n, a + step)]);
+    return out;
+  };
+  const halfUp = (a: number, b2: number): [number, number] => [Math.floor(a / 2), Math.ceil(b2 / 2)];
+  /** Largest extent over bands of a row range derived from each band (sizes every band's buffer alike). */
+  const maxRows = (list: [number, number][], f: (band: [number, number]) => [number, number]) => Math.max(...list.map((x) => f(x)[1] - f(x)[0]));
 
   // --- spynet: ModifiedSPyNet, tiny (3 levels) or full (6 levels) ---------------------------------------
   const levels = cfg.spynetLevels;
@@ -171,12 +192,41 @@ export function buildMsvsr(b: Builder, cfg: MsvsrConfig, T: number, h: number, w
   function auxBranch(t: number): Value {
     const lo = rbic('aux_reconstruction', [S[t], L1[t], B2[t], F2[t]], cfg.auxReconstructionBlocks);
     const midF = upsample('aux_upsample1', lo);
-    const hi = upsample('aux_upsample2', midF);
-    const auxOut = b.conv('aux_conv_last', [hi], 3, { residuals: [imgUpsample(t)] });
-    if (t === 0) tap('aux_0', auxOut);
-    let a = b.conv('aux_block_down1.0', [auxOut, hi], mid, { stride: 2, act: 'lrelu' });
-    a = b.conv('aux_block_down1.2', [a], mid);
-    a = b.conv('aux_block_down2.0', [a, midF], mid, { stride: 2, act: 'lrelu' });
+    // Band by rows of aux_block_down1's output (2h scale): each needs rows of d1, which need rows of the
+    // aux image and of hi (4h scale, stride 2), which need rows of hi for aux_conv_last's halo.
+    const a1 = b.value(2 * h, 2 * w, mid, 'aux_block_down1');
+    const list = bands(2 * h, R / 2);
+    const d1Rows = (p: [number, number]) => inputRows(p[0], p[1], 2 * h);
+    const auxRows = (p: [number, number]) => inputRows(...d1Rows(p), H4, 3, 2);
+    const hiGrid = (p: [number, number]) => halfUp(...inputRows(...auxRows(p), H4));
+    const hiHeld = maxRows(list, hiGrid);
+    const d1Held = maxRows(list, d1Rows);
+    for (const p of list) {
+      const [g0, g1] = hiGrid(p);
+      const hi = b.conv('aux_upsample2.upsample_conv', [midF], 4 * mid, {
+        shuffle: true,
+        act: 'lrelu',
+        band: { inH: 2 * h, inY0: 0, rowStart: g0, rows: g1 - g0, outY0: g0 },
+        outRows: hiHeld,
+      });
+      const [u0, u1] = auxRows(p);
+      const auxOut = b.conv('aux_conv_last', [hi], 3, {
+        residuals: [lq[t]],
+        upres: true,
+        band: { inH: H4, inY0: 2 * g0, rowStart: u0, rows: u1 - u0, outY0: 2 * g0 },
+        outRows: 2 * hiHeld,
+      });
+      if (t === 0 && list.length === 1) tap('aux_0', auxOut);
+      const [e0, e1] = d1Rows(p);
+      const d1 = b.conv('aux_block_down1.0', [auxOut, hi], mid, {
+        stride: 2,
+        act: 'lrelu',
+        band: { inH: H4, inY0: 2 * g0, rowStart: e0, rows: e1 - e0, outY0: e0 },
+        outRows: d1Held,
+      });
+      b.conv('aux_block_down1.2', [d1], mid, { band: { inH: 2 * h, inY0: e0, rowStart: p[0], rows: p[1] - p[0], outY0: 0 }, out: a1 });
+    }
+    let a = b.conv('aux_block_down2.0', [a1, midF], mid, { stride: 2, act: 'lrelu' });
     a = b.conv('aux_block_down2.2', [a], mid);
     return b.conv('aux_fusion', [a, lo], mid);
   }
@@ -198,24 +248,72 @@ export function buildMsvsr(b: Builder, cfg: MsvsrConfig, T: number, h: number, w
     reconstruct(idx);
   }
 
+  // PixelShufflePack twice, for high-resolution rows [a, b) only; the result holds rows from y0 on.
+  function upsampleBand(src: Value, n1: string, n2: string, rows: [number, number], held: { r2: number; r1: number }) {
+    const g2 = halfUp(...rows);
+    const g1 = halfUp(...inputRows(...g2, 2 * h));
+    const x2 = b.conv(`${n1}.upsample_conv`, [src], 4 * mid, {
+      shuffle: true,
+      act: 'lrelu',
+      band: { inH: h, inY0: 0, rowStart: g1[0], rows: g1[1] - g1[0], outY0: g1[0] },
+      outRows: held.r1,
+    });
+    const x4 = b.conv(`${n2}.upsample_conv`, [x2], 4 * mid, {
+      shuffle: true,
+      act: 'lrelu',
+      band: { inH: 2 * h, inY0: 2 * g1[0], rowStart: g2[0], rows: g2[1] - g2[0], outY0: g2[0] },
+      outRows: held.r2,
+    });
+    return { v: x4, y0: 2 * g2[0] };
+  }
+
   function reconstruct(t: number): void {
-    let x = rbic('reconstruction', [S[t], L1[t], B2[t], F2[t], B3[t], F3[t]], cfg.numReconstructionBlocks);
-    x = upsample('upsample1', x);
-    x = upsample('upsample2', x);
-    if (!cfg.onlyLast) x = b.conv('conv_hr', [x], mid, { act: 'lrelu' });
-    // Local connection: the stage-1 feature through the (shared) aux upsamplers.
-    let lh = upsample('aux_upsample1', L1[t]);
-    lh = upsample('aux_upsample2', lh);
-    // conv_last(x) + hybrid_conv_last(lh) + img_upsample(lq): one conv over concat[x, lh].
-    b.conv(
-      [
-        { name: 'conv_last', srcs: [x] },
-        { name: 'hybrid_conv_last', srcs: [lh] },
-      ],
-      [],
-      3,
-      { residuals: [imgUpsample(t)], out: out[t], label: `conv_last+hybrid_conv_last[${t}]` },
-    );
+    const x = rbic('reconstruction', [S[t], L1[t], B2[t], F2[t], B3[t], F3[t]], cfg.numReconstructionBlocks);
+    const list = bands(H4, R);
+    // High-resolution rows the last conv reads, widened to what the second shuffle conv produces (pairs).
+    const lhRows = (p: [number, number]): [number, number] => {
+      const [a, c] = halfUp(...inputRows(p[0], p[1], H4));
+      return [2 * a, Math.min(H4, 2 * c)];
+    };
+    // -L computes conv_hr over exactly those rows, so x needs one more halo row each side.
+    const xRows = (p: [number, number]) => (cfg.onlyLast ? lhRows(p) : inputRows(...lhRows(p), H4));
+    const heldFor = (f: (p: [number, number]) => [number, number]) => ({
+      r2: maxRows(list, (p) => halfUp(...f(p))),
+      r1: maxRows(list, (p) => halfUp(...inputRows(...halfUp(...f(p)), 2 * h))),
+    });
+    const lhHeld = heldFor(lhRows);
+    const xHeld = heldFor(xRows);
+    for (const p of list) {
+      // Local connection: the stage-1 feature through the (shared) aux upsamplers.
+      const lh = upsampleBand(L1[t], 'aux_upsample1', 'aux_upsample2', lhRows(p), lhHeld);
+      let xs = upsampleBand(x, 'upsample1', 'upsample2', xRows(p), xHeld);
+      if (!cfg.onlyLast) {
+        const [l0, l1] = lhRows(p);
+        const v = b.conv('conv_hr', [xs.v], mid, {
+          act: 'lrelu',
+          band: { inH: H4, inY0: xs.y0, rowStart: l0, rows: l1 - l0, outY0: lh.y0 },
+          outRows: lh.v.h,
+        });
+        xs = { v, y0: lh.y0 };
+      }
+      if (xs.y0 !== lh.y0 || xs.v.h !== lh.v.h) throw new Error('msvsr: reconstruction bands out of step');
+      // conv_last(x) + hybrid_conv_last(lh) + the x4 image skip: one conv over concat[x, lh].
+      b.conv(
+        [
+          { name: 'conv_last', srcs: [xs.v] },
+          { name: 'hybrid_conv_last', srcs: [lh.v] },
+        ],
+        [],
+        3,
+        {
+          residuals: [lq[t]],
+          upres: true,
+          band: { inH: H4, inY0: lh.y0, rowStart: p[0], rows: p[1] - p[0], outY0: 0 },
+          out: out[t],
+          label: `conv_last+hybrid_conv_last[${t}]`,
+        },
+      );
+    }
   }
 
   return { inputs: lq, outputs: out, taps };

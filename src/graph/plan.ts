@@ -5,10 +5,11 @@
 //     whole buffer for its lifetime, because WebGPU forbids a buffer being read-only and writable in one
 //     dispatch: an op's output therefore never shares a buffer with its inputs, whatever the sizes;
 //  3. creates every pipeline and bind group once.
-// Executing the plan is then only encoding the prepared dispatches.
+// Executing the plan is then only encoding the prepared dispatches. Outputs are copied to their own
+// readback buffers right after their last writer, so their GPU buffers are reused like any other.
 import type { Gpu } from './device.js';
 import { Tensor, storageUsage, type DType } from './tensor.js';
-import type { Dispatch } from '../kernels/kernel.js';
+import { encodeDispatch, type Dispatch } from '../kernels/kernel.js';
 
 export type ValueKind = 'temp' | 'input' | 'output' | 'zeros';
 
@@ -63,9 +64,11 @@ export class Plan {
     readonly graph: Graph,
     private readonly tensors: Map<Value, Tensor>,
     readonly dispatches: Dispatch[],
-    /** Bytes of every buffer the plan allocated (its peak GPU memory, weights excluded). */
+    /** Bytes of every storage buffer the plan allocated (its peak GPU memory, weights excluded). */
     readonly bytes: number,
     private readonly buffers: GPUBuffer[],
+    /** Per output value, its readback buffer and the index of the dispatch after which it is copied. */
+    private readonly readback: Map<Value, { buffer: GPUBuffer; after: number }>,
   ) {}
 
   /** The buffer assignment alone (no GPU): value -> slot index, and slot sizes. */
@@ -78,35 +81,33 @@ export class Plan {
       for (const v of [...op.reads, ...op.writes]) last.set(v, i);
     });
     for (const v of graph.values) {
-      if (v.bytes > maxBinding) {
+      if (first.has(v) && v.bytes > maxBinding) {
         throw new Error(`${v.label}: a ${v.h}x${v.w}x${v.c} ${v.dtype} tensor needs ${v.bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${maxBinding} bytes`);
       }
       if (v.kind === 'input' || v.kind === 'zeros') first.set(v, -1);
-      if (v.kind === 'output' || v.kind === 'zeros' || graph.kept.has(v)) last.set(v, n);
+      if (v.kind === 'zeros' || graph.kept.has(v)) last.set(v, n);
       if (!first.has(v) && last.has(v)) throw new Error(`plan: ${v.label} is read before anything writes it`);
     }
-    // Values in order of birth; each takes the smallest free slot of its exact size, else a new slot.
-    const live = graph.values.filter((v) => first.has(v)).sort((a, b) => first.get(a)! - first.get(b)! || a.id - b.id);
+    // Greedy by size: the largest values first, each into the smallest slot that is free for its whole
+    // lifetime, else a new slot of its size. A slot is never smaller than its first (largest) value.
+    const live = graph.values.filter((v) => first.has(v)).sort((a, b) => b.bytes - a.bytes || first.get(a)! - first.get(b)!);
     const slotBytes: number[] = [];
-    const freeAfter: number[] = [];
+    const busy: [number, number][][] = [];
     const slotOf = new Map<Value, number>();
     for (const v of live) {
       const born = first.get(v)!;
       const dies = last.get(v) ?? born;
       let s = -1;
       for (let i = 0; i < slotBytes.length; i++) {
-        if (slotBytes[i] === v.bytes && freeAfter[i] < born) {
-          s = i;
-          break;
-        }
+        if (s >= 0 && slotBytes[i] >= slotBytes[s]) continue;
+        if (busy[i].every(([a, b]) => dies < a || born > b)) s = i;
       }
       if (s < 0) {
         s = slotBytes.length;
         slotBytes.push(v.bytes);
-        freeAfter.push(dies);
-      } else {
-        freeAfter[s] = dies;
+        busy.push([]);
       }
+      busy[s].push([born, dies]);
       slotOf.set(v, s);
     }
     return { slotOf, slotBytes };
@@ -132,12 +133,83 @@ export class Plan {
         return x;
       };
       const dispatches = await Promise.all(graph.ops.map((op) => op.make(gpu, t)));
+      const readback = new Map<Value, { buffer: GPUBuffer; after: number }>();
+      graph.ops.forEach((op, i) => {
+        for (const v of op.writes) {
+          if (v.kind !== 'output') continue;
+          const r = readback.get(v);
+          if (r) r.after = i;
+          else {
+            const buffer = gpu.createBuffer(`readback ${v.label}`, v.bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+            buffers.push(buffer);
+            readback.set(v, { buffer, after: i });
+          }
+        }
+      });
       await gpu.sync();
-      return new Plan(gpu, graph, tensors, dispatches, total, buffers);
+      return new Plan(gpu, graph, tensors, dispatches, total, buffers, readback);
     } catch (e) {
       for (const b of buffers) b.destroy();
       throw e;
     }
+  }
+
+  /**
+   * Encodes the whole plan: dispatches in compute passes of at most `perBuffer` (a command buffer each, so
+   * the GPU starts while the rest is encoded), outputs copied out as soon as they are complete.
+   */
+  encode(perBuffer = 512): GPUCommandBuffer[] {
+    const copies = new Map<number, Value[]>();
+    for (const [v, r] of this.readback) copies.set(r.after, [...(copies.get(r.after) ?? []), v]);
+    const d = this.gpu.device;
+    const out: GPUCommandBuffer[] = [];
+    let enc = d.createCommandEncoder();
+    let pass = enc.beginComputePass();
+    let inBuffer = 0;
+    this.dispatches.forEach((x, i) => {
+      encodeDispatch(pass, x);
+      const copy = copies.get(i);
+      if (copy || ++inBuffer >= perBuffer) {
+        pass.end();
+        for (const v of copy ?? []) {
+          const t = this.tensor(v);
+          enc.copyBufferToBuffer(t.buffer, t.offset, this.readback.get(v)!.buffer, 0, t.bytes);
+        }
+        if (inBuffer >= perBuffer) {
+          out.push(enc.finish());
+          enc = d.createCommandEncoder();
+          inBuffer = 0;
+        }
+        pass = enc.beginComputePass();
+      }
+    });
+    pass.end();
+    out.push(enc.finish());
+    return out;
+  }
+
+  /** Bytes of the (host-visible) readback buffers of the outputs. */
+  get readbackBytes(): number {
+    let n = 0;
+    for (const r of this.readback.values()) n += r.buffer.size;
+    return n;
+  }
+
+  /** Maps an output's readback buffer once the submitted work is done; returns the raw bytes. */
+  async readOutput(v: Value): Promise<ArrayBuffer> {
+    const r = this.readback.get(v);
+    if (!r) throw new Error(`plan: ${v.label} is not an output`);
+    this.gpu.check();
+    try {
+      await r.buffer.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.gpu.check();
+      throw e;
+    }
+    this.gpu.check();
+    const data = r.buffer.getMappedRange().slice(0);
+    r.buffer.unmap();
+    return data;
   }
 
   tensor(v: Value): Tensor {

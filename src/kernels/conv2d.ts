@@ -26,6 +26,8 @@ export interface Conv2dShape {
    * The extra input (flow, or the stage-2 offsets|masks tensor) is bound as `head` in Conv2dBinding.
    */
   head?: 'align' | 'realign';
+  /** The last residual is a low-resolution image (output size / 4), added upsampled x4 (bilinear). */
+  upres?: boolean;
   dtype?: DType;
 }
 
@@ -57,6 +59,7 @@ export function conv2dSpec(s: Conv2dShape): Specialization {
     throw new Error(`conv2d: an offset head needs cout = 27·G with G a multiple of 4 (got ${s.cout}), no residual and no activation`);
   }
   if (s.head && s.sources.length + 1 > MAX_SLOTS) throw new Error('conv2d: an offset head needs a free slot');
+  if (s.upres && (!nres || s.shuffle || s.head)) throw new Error('conv2d: upres needs a residual slot for the image and no shuffle or head');
   const spec: Specialization = {
     S: s.dtype ?? 'f32',
     K: s.k,
@@ -67,6 +70,7 @@ export function conv2dSpec(s: Conv2dShape): Specialization {
     COUT4: Math.ceil(s.cout / 4),
     ACT: ACT_CODE[s.act ?? 'none'],
     SHUFFLE: !!s.shuffle,
+    UPRES: !!s.upres,
     HEAD: s.head === 'align' ? 1 : s.head === 'realign' ? 2 : 0,
     OFF4: s.head ? (s.cout * 2) / 3 / 4 : 0,
     ...conv2dTiling(s),
@@ -112,6 +116,18 @@ export function packConv2d(weight: Float32Array, bias: Float32Array | undefined,
   return { w, b };
 }
 
+/**
+ * A row band: the dispatch computes conv-grid rows [rowStart, rowStart + rows) of an image with inH input
+ * rows; source buffers hold input rows from inY0 on, dst/residual/head buffers grid rows from outY0 on.
+ */
+export interface RowBand {
+  inH: number;
+  inY0: number;
+  rowStart: number;
+  rows: number;
+  outY0: number;
+}
+
 export interface Conv2dBinding {
   weights: GPUBuffer;
   /** vec4 offsets of the packed weight and bias in `weights`. */
@@ -122,6 +138,13 @@ export interface Conv2dBinding {
   /** The offset head's extra input: the flow (align) or the stage-2 offsets|masks (re-align). */
   head?: Tensor;
   out: Tensor;
+  /** Compute a band of rows (default: the whole image). */
+  band?: RowBand;
+}
+
+/** Input rows [lo, hi) a conv reads to compute grid rows [a, b), clipped to the image. */
+export function inputRows(a: number, b: number, inH: number, k = 3, stride = 1, pad = k >> 1): [number, number] {
+  return [Math.max(0, a * stride - pad), Math.min(inH, (b - 1) * stride - pad + k)];
 }
 
 export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label = 'conv2d'): Promise<Dispatch> {
@@ -130,34 +153,60 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
   const dtype = s.dtype ?? 'f32';
   const [src0] = b.sources;
   const res = b.residuals ?? [];
+  const shape = (t: Tensor) => `${t.h}x${t.w}x${t.c} ${t.dtype}`;
   if (b.sources.length !== s.sources.length) throw new Error(`${label}: ${b.sources.length} source tensors for ${s.sources.length} sources`);
   if (res.length !== (s.residuals ?? 0)) throw new Error(`${label}: ${res.length} residual tensors for ${s.residuals ?? 0}`);
   b.sources.forEach((t, i) => {
     if (t.c !== s.sources[i] || t.h !== src0.h || t.w !== src0.w || t.dtype !== dtype) {
-      throw new Error(`${label}: source ${i} is ${t.h}x${t.w}x${t.c} ${t.dtype}, expected ${src0.h}x${src0.w}x${s.sources[i]} ${dtype}`);
+      throw new Error(`${label}: source ${i} is ${shape(t)}, expected ${src0.h}x${src0.w}x${s.sources[i]} ${dtype}`);
     }
   });
-  const outH = convOutSize(src0.h, s.k, stride, pad);
+  const band = b.band ?? { inH: src0.h, inY0: 0, rowStart: 0, rows: convOutSize(src0.h, s.k, stride, pad), outY0: 0 };
+  const gridH = convOutSize(band.inH, s.k, stride, pad);
   const outW = convOutSize(src0.w, s.k, stride, pad);
-  const [eh, ew, ec] = s.shuffle ? [2 * outH, 2 * outW, s.cout / 4] : [outH, outW, s.cout];
-  for (const t of [b.out, ...res]) {
-    if (t.h !== eh || t.w !== ew || t.c !== ec || t.dtype !== dtype) {
-      throw new Error(`${label}: output/residual is ${t.h}x${t.w}x${t.c} ${t.dtype}, expected ${eh}x${ew}x${ec} ${dtype}`);
+  const [lo, hi] = inputRows(band.rowStart, band.rowStart + band.rows, band.inH, s.k, stride, pad);
+  if (!(band.rows >= 1 && band.rowStart + band.rows <= gridH && band.inY0 <= lo && hi <= band.inY0 + src0.h && band.outY0 <= band.rowStart)) {
+    throw new Error(
+      `${label}: band rows [${band.rowStart}, ${band.rowStart + band.rows}) of ${gridH} need input rows [${lo}, ${hi}); sources hold [${band.inY0}, ${band.inY0 + src0.h}), output starts at row ${band.outY0}`,
+    );
+  }
+  const f = s.shuffle ? 2 : 1;
+  const [ew, ec] = [f * outW, s.shuffle ? s.cout / 4 : s.cout];
+  const minRows = f * (band.rowStart + band.rows - band.outY0);
+  const img = s.upres ? res[res.length - 1] : undefined;
+  for (const t of [b.out, ...res.filter((r) => r !== img), ...(s.head === 'realign' && b.head ? [b.head] : [])]) {
+    if ((b.band ? t.h < minRows : t.h !== minRows) || t.w !== ew || t.c !== ec || t.dtype !== dtype) {
+      throw new Error(`${label}: output/residual is ${shape(t)}, expected ${b.band ? 'at least ' : ''}${minRows}x${ew}x${ec} ${dtype}`);
     }
   }
+  if (res.some((r) => r !== img && r.h !== b.out.h) || (s.head === 'realign' && b.head && b.head.h !== b.out.h)) {
+    throw new Error(`${label}: residual and head buffers must hold the same rows as the output (${b.out.h})`);
+  }
+  if (img && (4 * img.h !== gridH || 4 * img.w !== outW || img.c !== s.cout || img.dtype !== dtype)) {
+    throw new Error(`${label}: upsampled residual is ${shape(img)}, expected ${gridH / 4}x${outW / 4}x${s.cout} ${dtype}`);
+  }
   if (!!s.head !== !!b.head) throw new Error(`${label}: offset head ${s.head ? 'input missing' : 'input given without a head'}`);
-  if (b.head) {
-    const [hc, what] = s.head === 'align' ? [2, 'flow'] : [s.cout, 'stage-2 offsets|masks'];
-    if (b.head.h !== outH || b.head.w !== outW || b.head.c !== hc || b.head.dtype !== dtype) {
-      throw new Error(`${label}: ${what} is ${b.head.h}x${b.head.w}x${b.head.c} ${b.head.dtype}, expected ${outH}x${outW}x${hc} ${dtype}`);
-    }
+  if (b.head && s.head === 'align' && (b.head.h !== b.out.h || b.head.w !== outW || b.head.c !== 2 || b.head.dtype !== dtype)) {
+    throw new Error(`${label}: flow is ${shape(b.head)}, expected ${b.out.h}x${outW}x2 ${dtype}`);
   }
   const spec = conv2dSpec(s);
   const pipeline = await kernel.pipeline(gpu, spec);
   const slots: Record<string, GPUBufferBinding | GPUBuffer> = { weights: b.weights, dst: b.out.binding };
   const bound = [...b.sources, ...res, ...(b.head ? [b.head] : [])];
   for (let i = 0; i < MAX_SLOTS; i++) slots[`src${i}`] = i < bound.length ? bound[i].binding : placeholder(gpu);
-  const bindGroup = kernel.bindGroup(gpu, slots, { inH: src0.h, inW: src0.w, outH, outW, wOff: b.wOff, bOff: b.bOff });
+  const bindGroup = kernel.bindGroup(gpu, slots, {
+    inH: band.inH,
+    inW: src0.w,
+    inY0: band.inY0,
+    outW,
+    rowStart: band.rowStart,
+    rows: band.rows,
+    outY0: band.outY0,
+    wOff: b.wOff,
+    bOff: b.bOff,
+    upH: img?.h ?? 0,
+    upW: img?.w ?? 0,
+  });
   const tx = (spec.TPX as number) * (spec.PX as number);
   const ty = spec.TPY as number;
   const to = (spec.TPO as number) * (spec.OVN as number);
@@ -166,8 +215,8 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
     label,
     pipeline,
     bindGroup,
-    workgroups: [Math.ceil(outW / tx), Math.ceil(outH / ty), Math.ceil(Math.ceil(s.cout / 4) / to)],
-    flops: 2 * outH * outW * s.cout * cin * s.k * s.k,
+    workgroups: [Math.ceil(outW / tx), Math.ceil(band.rows / ty), Math.ceil(Math.ceil(s.cout / 4) / to)],
+    flops: 2 * band.rows * outW * s.cout * cin * s.k * s.k,
     bytes: [...b.sources, ...res, b.out].reduce((a, t) => a + t.bytes, 0) + (s.cout * cin * s.k * s.k + s.cout) * 4,
   };
 }

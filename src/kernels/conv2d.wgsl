@@ -10,6 +10,8 @@
 //  - virtual concat: input channels come from NIN source tensors in slot order (no concat is materialised);
 //  - epilogue: + bias, then ACT (none / LeakyReLU(0.1) / ReLU), then + NRES residual tensors (slots after
 //    the concat sources, same shape as the output);
+//  - UPRES: the last residual slot holds a low-resolution image that is upsampled x4 (bilinear,
+//    align_corners=False) on the fly, so MSVSR's image skip needs no high-resolution tensor;
 //  - PixelShuffle(2) on store (PixelShufflePack becomes one dispatch);
 //  - HEAD: the MSVSR offset-head transform, so conv_offset's last conv writes the DCN's offsets and masks
 //    directly (spec §2.1/§2.2). Its 27G output channels are [18G offsets | 9G masks]; slot NIN holds the
@@ -17,6 +19,11 @@
 //      HEAD 1 (align):    off = 10·tanh(o) + (flow_y, flow_x) tiled, msk = sigmoid(m); slot NIN = flow
 //      HEAD 2 (re-align): off = 10·tanh(o) + pre_off,   msk = (sigmoid(m) + pre_msk) / 2; slot NIN = the
 //                         stage-2 [offsets | masks] tensor of the same step (same layout as the output).
+//
+// Row bands: a dispatch computes conv-grid rows [rowStart, rowStart + rows) of an image whose input has
+// inH rows. Source buffers may hold only a band of the input (image row inY0 at buffer row 0), and dst,
+// residual and head buffers a band of the output (grid row outY0 at buffer row 0). Whole tensors are the
+// case inY0 = outY0 = rowStart = 0.
 
 // ---- specialization constants (overwritten per pipeline; defaults keep the file valid WGSL) ----
 alias S = f32;          // activation storage scalar: f32 or f16 (accumulation is always f32)
@@ -34,6 +41,7 @@ const C5: u32 = 0u;
 const COUT4: u32 = 1u;  // output channels in vec4s
 const ACT: u32 = 0u;    // 0 none, 1 LeakyReLU(0.1), 2 ReLU
 const SHUFFLE: bool = false;
+const UPRES: bool = false; // last residual slot: low-resolution image, added upsampled x4
 const HEAD: u32 = 0u;   // 0 plain epilogue, 1 align offset head, 2 re-align offset head
 const OFF4: u32 = 0u;   // HEAD != 0: output vec4s holding offsets (18G/4); the rest are masks
 const PX: u32 = 4u;     // pixels per invocation (along x)
@@ -57,12 +65,17 @@ const WROW: u32 = CIN4 * 4u;  // weights per (output vec4, tap)
 const OUT_C4: u32 = select(COUT4, COUT4 / 4u, SHUFFLE);  // vec4s per stored pixel
 
 struct Dims {
-  inH: u32,
+  inH: u32,      // input image rows (zero padding outside)
   inW: u32,
-  outH: u32,   // conv grid (before any pixel shuffle)
-  outW: u32,
-  wOff: u32,   // vec4 index of this conv's weights in `weights`: [COUT4][KK][CIN4*4] vec4 (4 output channels)
-  bOff: u32,   // vec4 index of the bias: [COUT4] vec4
+  inY0: u32,     // image row held in row 0 of the source buffers
+  outW: u32,     // conv grid width (before any pixel shuffle)
+  rowStart: u32, // first conv-grid row computed
+  rows: u32,     // conv-grid rows computed
+  outY0: u32,    // conv-grid row held in row 0 of dst / residual / head buffers
+  wOff: u32,     // vec4 index of this conv's weights in `weights`: [COUT4][KK][CIN4*4] vec4 (4 output channels)
+  bOff: u32,     // vec4 index of the bias: [COUT4] vec4
+  upH: u32,      // UPRES: size of the low-resolution image
+  upW: u32,
 }
 
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -113,6 +126,23 @@ fn offsetHead(v: vec4<f32>, ov: u32, pix: u32, i: u32) -> vec4<f32> {
   return (sigmoid4(v) + pre) * 0.5;
 }
 
+// Bilinear x4 upsample (align_corners=False; Paddle's ratio in/out = 0.25 exactly) of the image in slot
+// NIN + NRES - 1 at output pixel (y, x): src = (dst + 0.5) * 0.25 - 0.5, clamped below at 0.
+fn upsampled(y: u32, x: u32) -> vec4<f32> {
+  let sy = max((f32(y) + 0.5) * 0.25 - 0.5, 0.0);
+  let sx = max((f32(x) + 0.5) * 0.25 - 0.5, 0.0);
+  let y0 = u32(sy);
+  let x0 = u32(sx);
+  let y1 = min(y0 + 1u, dims.upH - 1u);
+  let x1 = min(x0 + 1u, dims.upW - 1u);
+  let ly = sy - f32(y0);
+  let lx = sx - f32(x0);
+  let slot = NIN + NRES - 1u;
+  let top = (1.0 - lx) * srcLoad(slot, y0 * dims.upW + x0) + lx * srcLoad(slot, y0 * dims.upW + x1);
+  let bot = (1.0 - lx) * srcLoad(slot, y1 * dims.upW + x0) + lx * srcLoad(slot, y1 * dims.upW + x1);
+  return (1.0 - ly) * top + ly * bot;
+}
+
 fn activate(v: vec4<f32>) -> vec4<f32> {
   if (ACT == 1u) { return select(v * 0.1, v, v >= vec4<f32>(0.0)); }
   if (ACT == 2u) { return max(v, vec4<f32>(0.0)); }
@@ -125,10 +155,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let ty = (li / TPX) % TPY;
   let to = li / (TPX * TPY);
   let x0 = wg.x * TX;            // tile origin in output pixels
-  let y0 = wg.y * TY;
+  let y0 = dims.rowStart + wg.y * TY;
   let ov0 = wg.z * TO;           // tile origin in output vec4s
-  let inX0 = i32(x0 * STRIDE) - i32(PAD);
-  let inY0 = i32(y0 * STRIDE) - i32(PAD);
+  let tileX0 = i32(x0 * STRIDE) - i32(PAD);  // input image coordinates of the staged patch
+  let tileY0 = i32(y0 * STRIDE) - i32(PAD);
 
   var acc = array<vec4<f32>, PX * OVN>();
   var wbase = 0u;                // this source's first scalar input channel in a weight row
@@ -140,11 +170,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       for (var i = li; i < TYIN * TXIN * CK; i += NT) {
         let c = i % CK;
         let p = i / CK;
-        let gx = inX0 + i32(p % TXIN);
-        let gy = inY0 + i32(p / TXIN);
+        let gx = tileX0 + i32(p % TXIN);
+        let gy = tileY0 + i32(p / TXIN);
         var v = vec4<f32>(0.0);
         if (gx >= 0 && gy >= 0 && u32(gx) < dims.inW && u32(gy) < dims.inH && c0 + c < cs) {
-          v = srcLoad(slot, (u32(gy) * dims.inW + u32(gx)) * cs + c0 + c);
+          v = srcLoad(slot, ((u32(gy) - dims.inY0) * dims.inW + u32(gx)) * cs + c0 + c);
         }
         tileIn[i] = v;
       }
@@ -189,7 +219,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // Epilogue.
   let y = y0 + ty;
   let ovT = ov0 + to * OVN;
-  if (y >= dims.outH) { return; }
+  if (y >= dims.rowStart + dims.rows) { return; }
+  let by = y - dims.outY0;       // row in the dst / residual / head buffers
   for (var p = 0u; p < PX; p++) {
     let x = x0 + tx * PX + p;
     if (x >= dims.outW) { break; }
@@ -204,7 +235,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           r[k] = activate(acc[p * OVN + g * 4u + k] + weights[dims.bOff + ov + k]);
         }
         for (var s = 0u; s < 4u; s++) {
-          let hy = 2u * y + s / 2u;
+          let hy = 2u * by + s / 2u;
           let hx = 2u * x + s % 2u;
           dst[(hy * 2u * dims.outW + hx) * OUT_C4 + ov / 4u] = vec4<S>(vec4<f32>(r[0][s], r[1][s], r[2][s], r[3][s]));
         }
@@ -213,15 +244,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       for (var o = 0u; o < OVN; o++) {
         let ov = ovT + o;
         if (ov >= COUT4) { break; }
-        let pix = y * dims.outW + x;
+        let pix = by * dims.outW + x;
         let i = pix * COUT4 + ov;
         var v = acc[p * OVN + o] + weights[dims.bOff + ov];
         if (HEAD != 0u) {
           v = offsetHead(v, ov, pix, i);
         } else {
           v = activate(v);
-          for (var r = 0u; r < NRES; r++) {
+          for (var r = 0u; r < NRES - select(0u, 1u, UPRES); r++) {
             v += srcLoad(NIN + r, i);
+          }
+          if (UPRES) {
+            v += upsampled(y, x);
           }
         }
         dst[i] = vec4<S>(v);
