@@ -38,6 +38,7 @@ export class Builder {
   readonly params = new ParamBuffer();
   private readonly packed = new Map<string, Packed>();
   private weightBuffer: GPUBuffer | undefined;
+  private gpu: Gpu | undefined;
 
   constructor(
     private readonly weights: ReadonlyMap<string, NamedTensor>,
@@ -90,13 +91,14 @@ export class Builder {
   }
 
   uploadWeights(gpu: Gpu): GPUBuffer {
-    this.weightBuffer?.destroy();
+    this.gpu?.release(this.weightBuffer);
+    this.gpu = gpu;
     this.weightBuffer = this.params.upload(gpu);
     return this.weightBuffer;
   }
 
   destroy(): void {
-    this.weightBuffer?.destroy();
+    this.gpu?.release(this.weightBuffer);
     this.weightBuffer = undefined;
   }
 

@@ -37,6 +37,8 @@ export interface AdapterDescription {
 
 export class Gpu {
   private errors: string[] = [];
+  /** Buffers made through createBuffer and not yet released, with their sizes. */
+  private readonly live = new Map<GPUBuffer, number>();
   private lostMessage: string | undefined;
   private destroyed = false;
 
@@ -152,7 +154,23 @@ export class Gpu {
     if (size > max) {
       throw new GpuError(`${label}: buffer of ${size} bytes exceeds this adapter's maxBufferSize (${max} bytes)`);
     }
-    return this.device.createBuffer({ label, size: Math.max(4, Math.ceil(size / 4) * 4), usage });
+    const b = this.device.createBuffer({ label, size: Math.max(4, Math.ceil(size / 4) * 4), usage });
+    this.live.set(b, b.size);
+    return b;
+  }
+
+  /** Destroys a buffer made with createBuffer. */
+  release(b: GPUBuffer | undefined): void {
+    if (!b) return;
+    this.live.delete(b);
+    b.destroy();
+  }
+
+  /** Bytes of the buffers made with createBuffer that are still alive. */
+  get liveBytes(): number {
+    let n = 0;
+    for (const v of this.live.values()) n += v;
+    return n;
   }
 
   /** Copies a GPU buffer range back to the host. */

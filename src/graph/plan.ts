@@ -149,7 +149,7 @@ export class Plan {
       await gpu.sync();
       return new Plan(gpu, graph, tensors, dispatches, total, buffers, readback);
     } catch (e) {
-      for (const b of buffers) b.destroy();
+      for (const b of buffers) gpu.release(b);
       throw e;
     }
   }
@@ -219,6 +219,6 @@ export class Plan {
   }
 
   destroy(): void {
-    for (const b of this.buffers) b.destroy();
+    for (const b of this.buffers) this.gpu.release(b);
   }
 }

@@ -75,7 +75,7 @@ export class Tensor {
   }
 
   destroy(): void {
-    this.buffer.destroy();
+    this.gpu.release(this.buffer);
   }
 }
 

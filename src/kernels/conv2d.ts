@@ -29,6 +29,8 @@ export interface Conv2dShape {
   /** The last residual is a low-resolution image (output size / 4), added upsampled x4 (bilinear). */
   upres?: boolean;
   dtype?: DType;
+  /** Override of the register/workgroup tiling (tuning experiments; default conv2dTiling). */
+  tiling?: Partial<Record<'PX' | 'OVN' | 'TPX' | 'TPY' | 'TPO' | 'CK', number>>;
 }
 
 const MAX_SLOTS = 6;
@@ -74,6 +76,7 @@ export function conv2dSpec(s: Conv2dShape): Specialization {
     HEAD: s.head === 'align' ? 1 : s.head === 'realign' ? 2 : 0,
     OFF4: s.head ? (s.cout * 2) / 3 / 4 : 0,
     ...conv2dTiling(s),
+    ...s.tiling,
   };
   for (let i = 0; i < MAX_SLOTS; i++) spec[`C${i}`] = i < s.sources.length ? Math.ceil(s.sources[i] / 4) : 0;
   return spec;
