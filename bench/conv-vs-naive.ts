@@ -39,6 +39,7 @@ try {
   const naiveKernel = new Kernel('conv2d_naive', readFileSync(fileURLToPath(new URL('../../bench/kernels/conv2d_naive.wgsl', import.meta.url)), 'utf8'));
   const naive: Dispatch = {
     label: 'conv2d_naive',
+    op: tiled.op,
     pipeline: await naiveKernel.pipeline(gpu, {}),
     bindGroup: naiveKernel.bindGroup(gpu, { weights, src: src.binding, dst: outNaive }, { h: H, w: W, wOff, bOff }),
     workgroups: [Math.ceil((H * W * C) / 64), 1, 1],

@@ -51,6 +51,7 @@ export async function avgPool2(gpu: Gpu, b: AvgPool2Binding, label = 'avgpool2')
   const groups = Math.ceil(c4 / (spec.CG as number));
   return {
     label,
+    op: `avgpool2${out2 ? ' x2 levels' : ''} c${src.c} @${src.h}x${src.w}`,
     pipeline,
     bindGroup,
     workgroups: out2 ? pixelWorkgroups(Math.ceil(h1 / 2), Math.ceil(w1 / 2), groups) : pixelWorkgroups(h1, w1, groups),

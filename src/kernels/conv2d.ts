@@ -214,12 +214,18 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
   const ty = spec.TPY as number;
   const to = (spec.TPO as number) * (spec.OVN as number);
   const cin = s.sources.reduce((a, c) => a + c, 0);
+  const epi = [s.act && s.act !== 'none' ? s.act : '', s.shuffle ? 'shuffle' : '', s.head ? `${s.head} head` : '', s.upres ? 'x4 skip' : '', res.length - (img ? 1 : 0) > 0 ? 'residual' : '']
+    .filter(Boolean)
+    .join('+');
+  const macs = band.rows * outW * s.cout * cin * s.k * s.k;
   return {
     label,
+    op: `conv${s.k}x${s.k}${stride > 1 ? ` s${stride}` : ''} ${cin}->${s.cout}${epi ? ` ${epi}` : ''} @${gridH}x${outW}`,
     pipeline,
     bindGroup,
     workgroups: [Math.ceil(outW / tx), Math.ceil(band.rows / ty), Math.ceil(Math.ceil(s.cout / 4) / to)],
-    flops: 2 * band.rows * outW * s.cout * cin * s.k * s.k,
+    macs,
+    flops: 2 * macs,
     bytes: [...b.sources, ...res, b.out].reduce((a, t) => a + t.bytes, 0) + (s.cout * cin * s.k * s.k + s.cout) * 4,
   };
 }

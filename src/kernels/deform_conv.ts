@@ -70,6 +70,8 @@ export async function deformConv(gpu: Gpu, s: DeformConvShape, b: DeformConvBind
   const px = x.h * x.w;
   return {
     label,
+    op: `deform_conv G${s.groups} ${s.cin}->${s.cout} @${x.h}x${x.w}`,
+    macs: px * s.cout * s.cin * 9,
     pipeline,
     bindGroup,
     workgroups: [Math.ceil(x.w / tx), Math.ceil(x.h / (spec.TPY as number)), Math.ceil(s.cout / 4 / to)],

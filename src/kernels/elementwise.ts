@@ -46,6 +46,7 @@ export async function add(gpu: Gpu, t: AddBinding, opts: AddOptions = {}, label 
   const bindGroup = kernel.bindGroup(gpu, { a: a.binding, b: b.binding, dst: out.binding }, { n, alpha, beta });
   return {
     label,
+    op: `add c${a.c} @${a.h}x${a.w}`,
     pipeline,
     bindGroup,
     workgroups: foldedWorkgroups(n),

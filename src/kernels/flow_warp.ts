@@ -42,6 +42,7 @@ export async function flowWarp(gpu: Gpu, b: FlowWarpBinding, padding: WarpPaddin
   const pixels = src.h * src.w;
   return {
     label,
+    op: `flow_warp ${padding} c${src.c} @${src.h}x${src.w}`,
     pipeline,
     bindGroup,
     workgroups: pixelWorkgroups(src.h, src.w, Math.ceil(c4 / (spec.CG as number))),

@@ -239,12 +239,16 @@ function uniformBuffer(gpu: Gpu, data: ArrayBuffer): GPUBuffer {
 /** One prepared dispatch: everything bound, nothing left to decide at encode time. */
 export interface Dispatch {
   label: string;
+  /** What it computes and at which size, for grouping in profiles (e.g. "conv3x3 96->32 lrelu @180x320"). */
+  op: string;
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   workgroups: [number, number, number];
   /** Analytic cost, for the profiler: floating-point operations and bytes moved (each tensor once). */
   flops: number;
   bytes: number;
+  /** Multiply-accumulates of convolutions (and the deformable conv's GEMM); 0 for other ops. */
+  macs?: number;
 }
 
 export function encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch): void {

@@ -33,6 +33,7 @@ export async function normalize(gpu: Gpu, b: NormalizeBinding, mean: readonly nu
   const bindGroup = kernel.bindGroup(gpu, { src: src.binding, dst: out.binding }, { h: src.h, w: src.w, mean: m, stdDev: s });
   return {
     label,
+    op: `normalize c${src.c} @${src.h}x${src.w}`,
     pipeline,
     bindGroup,
     workgroups: pixelWorkgroups(src.h, src.w, 1),

@@ -80,6 +80,7 @@ export async function resize(gpu: Gpu, b: ResizeBinding, opts: ResizeOptions = {
   const c4 = spec.C4 as number;
   return {
     label,
+    op: `resize${align ? ' ac' : ''} c${src.c} ${src.h}x${src.w}->${out.h}x${out.w}`,
     pipeline,
     bindGroup,
     workgroups: pixelWorkgroups(out.h, out.w, Math.ceil(c4 / (spec.CG as number))),
