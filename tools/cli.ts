@@ -1,37 +1,33 @@
 #!/usr/bin/env node
 // The msvsr command line. Commands stay thin: the work lives in src/.
 import { Command } from 'commander';
-import { getDevice } from '../src/index.js';
+import { CliError } from '../src/node/errors.js';
+import { runCleanups } from '../src/node/files.js';
+import { registerEvalCommand } from './commands/eval.js';
+import { registerInfoCommand } from './commands/info.js';
+import { registerUpscaleCommand } from './commands/upscale.js';
 import { registerWeightCommands } from './commands/weights.js';
 
 const program = new Command();
 program.name('msvsr').description('PP-MSVSR x4 video super-resolution on WebGPU').showHelpAfterError();
+program.addHelpText(
+  'after',
+  `
+Examples:
+  msvsr upscale input.mp4 -o output_x4.mp4          # video -> video (audio kept, exact frame rate)
+  msvsr upscale frames/ -o frames_x4/ --resume      # PNG folder -> PNG folder
+  msvsr eval --lq REDS4/X4_bicubic --gt REDS4/X4 --json
+  msvsr info
+Run 'msvsr <command> --help' for a command's options.`,
+);
 
-program
-  .command('info')
-  .description('print the WebGPU adapter: name, backend, features and limits')
-  .option('--json', 'print one JSON object')
-  .action(async (opts: { json?: boolean }) => {
-    const gpu = await getDevice();
-    try {
-      const limits: Record<string, number> = {};
-      for (const k in gpu.limits) limits[k] = (gpu.limits as unknown as Record<string, number>)[k];
-      const info = { adapter: gpu.adapter, features: [...gpu.device.features].sort(), limits };
-      if (opts.json) console.log(JSON.stringify(info));
-      else {
-        console.log(`adapter:  ${gpu.adapter.name}`);
-        console.log(`vendor:   ${gpu.adapter.vendor} (${gpu.adapter.architecture})`);
-        console.log(`features: ${info.features.join(', ')}`);
-        for (const [k, v] of Object.entries(limits)) console.log(`  ${k}: ${v}`);
-      }
-    } finally {
-      gpu.destroy();
-    }
-  });
-
+registerUpscaleCommand(program);
+registerEvalCommand(program);
+registerInfoCommand(program);
 registerWeightCommands(program);
 
 program.parseAsync().catch((e: unknown) => {
+  runCleanups();
   console.error(`msvsr: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
+  process.exit(e instanceof CliError ? e.exitCode : 1);
 });

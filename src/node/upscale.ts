@@ -1,0 +1,391 @@
+// `msvsr upscale`: a video (through ffmpeg pipes), a folder of PNG frames (or a folder of clip folders), or one
+// PNG, x4. Outputs appear only when complete: a video or PNG through a temporary name and a rename; a frame
+// folder is built under a hidden sibling folder that is renamed into place at the end (and that --resume
+// continues after an interruption).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { getDevice, modelFrom, upscaleStream, type Frame, type Gpu, type Model, type Precision } from '../index.js';
+import { CliError, why } from './errors.js';
+import { checkOutputParent, onCleanup, onInterrupt, samePath, statOrUndefined, tempPath, writeFileAtomic } from './files.js';
+import { Encoder, canCopyAudio, decodeFrames, findFfmpeg, hasEncoder, probeVideo, rationalString, type ChildProcess } from './ffmpeg.js';
+import { findSequences, readFrame, sequenceFrames, type Sequence } from './frames.js';
+import { encodePng, isPng } from './png.js';
+import { Progress, downloadReporter } from './progress.js';
+import { resolveWeights, type ResolvedWeights } from './weights.js';
+
+export interface UpscaleCommandOptions {
+  input: string;
+  output: string;
+  weights?: string;
+  chunk?: number;
+  precision?: Precision;
+  overwrite?: boolean;
+  resume?: boolean;
+  quiet?: boolean;
+  /** Progress on a terminal (defaults to stderr.isTTY). */
+  tty?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface UpscaleResult {
+  /** Frames upscaled by this run. */
+  frames: number;
+  /** Frames already present and kept (--resume). */
+  skipped: number;
+  seconds: number;
+  fps: number;
+  device: string;
+  output: string;
+  kind: 'video' | 'frames' | 'png';
+  width: number;
+  height: number;
+  rate?: string;
+  audio?: 'copy' | 'aac' | 'none';
+}
+
+export const VIDEO_EXTENSIONS = ['.mp4', '.mkv', '.mov', '.m4v', '.avi', '.ts'];
+export const RESUME_MANIFEST = '.msvsr-resume.json';
+
+/** The hidden folder a frame-folder output is built in (deterministic, so --resume finds it). */
+export function partialFolder(output: string): string {
+  const out = path.resolve(output);
+  return path.join(path.dirname(out), `.${path.basename(out)}.msvsr-partial`);
+}
+
+function checkChunk(n: number | undefined): number {
+  const c = n ?? 10;
+  if (!(Number.isInteger(c) && c >= 1)) throw new CliError(`--chunk ${n}: must be an integer >= 1`);
+  return c;
+}
+
+type Kind = 'video' | 'frames' | 'png';
+
+function inputKind(input: string): Kind {
+  const st = statOrUndefined(input);
+  if (!st) throw new CliError(`${input}: no such file or directory`);
+  if (st.isDirectory()) return 'frames';
+  if (!st.isFile()) throw new CliError(`${input}: not a file or folder`);
+  const b = new Uint8Array(8);
+  let n: number;
+  try {
+    const fd = fs.openSync(input, 'r');
+    try {
+      n = fs.readSync(fd, b, 0, 8, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    throw new CliError(`${input}: cannot read: ${why(e)}`);
+  }
+  if (n === 0) throw new CliError(`${input}: the file is empty (not an image or a video)`);
+  return isPng(b.subarray(0, n)) ? 'png' : 'video';
+}
+
+function refuseSame(input: string, output: string): void {
+  if (samePath(input, output)) throw new CliError(`${output}: the output would overwrite the input; choose another output path`);
+}
+
+interface Ctx {
+  o: UpscaleCommandOptions;
+  chunk: number;
+  progress: Progress;
+  t0: number;
+}
+
+async function loadWeights(ctx: Ctx): Promise<ResolvedWeights> {
+  return resolveWeights({
+    weights: ctx.o.weights,
+    env: ctx.o.env,
+    log: (l) => ctx.progress.log(`msvsr: ${l}`),
+    onDownload: downloadReporter({ quiet: ctx.o.quiet, tty: ctx.o.tty }),
+  });
+}
+
+async function openGpu(): Promise<Gpu> {
+  return getDevice();
+}
+
+/** Runs frames through the network into `sink`, reporting progress. */
+async function pump(frames: Iterable<Frame> | AsyncIterable<Frame>, model: Model, gpu: Gpu, ctx: Ctx, sink: (f: Frame, i: number) => Promise<void> | void): Promise<number> {
+  let i = 0;
+  for await (const f of upscaleStream(frames, {
+    model,
+    device: gpu,
+    chunkSize: ctx.chunk,
+    precision: ctx.o.precision,
+    onProgress: () => ctx.progress.chunk(),
+  })) {
+    await sink(f, i++);
+    ctx.progress.frame();
+  }
+  return i;
+}
+
+function result(ctx: Ctx, r: Omit<UpscaleResult, 'seconds' | 'fps'>): UpscaleResult {
+  ctx.progress.end();
+  const seconds = (performance.now() - ctx.t0) / 1000;
+  return { ...r, seconds: Math.round(seconds * 1000) / 1000, fps: seconds > 0 ? Math.round((r.frames / seconds) * 1000) / 1000 : 0 };
+}
+
+export async function runUpscale(o: UpscaleCommandOptions): Promise<UpscaleResult> {
+  const t0 = performance.now();
+  const chunk = checkChunk(o.chunk);
+  if (o.precision && o.precision !== 'f32' && o.precision !== 'f16') throw new CliError(`--precision ${o.precision}: use f32 or f16`);
+  const kind = inputKind(o.input);
+  refuseSame(o.input, o.output);
+  const ctx: Ctx = { o, chunk, progress: new Progress(undefined, { quiet: o.quiet, tty: o.tty }), t0 };
+  try {
+    if (kind === 'png') return await upscalePng(ctx);
+    if (kind === 'video') return await upscaleVideo(ctx);
+    return await upscaleFolder(ctx);
+  } finally {
+    ctx.progress.end();
+  }
+}
+
+// ---- one PNG ----
+
+async function upscalePng(ctx: Ctx): Promise<UpscaleResult> {
+  const { o } = ctx;
+  if (o.resume) throw new CliError('--resume applies to frame folders; a single PNG is written in one step');
+  if (path.extname(o.output).toLowerCase() !== '.png') throw new CliError(`${o.output}: a PNG input gives a PNG output; name the output *.png`);
+  const st = statOrUndefined(o.output);
+  if (st?.isDirectory()) throw new CliError(`${o.output}: is a folder; give the output file name (*.png)`);
+  if (st && !o.overwrite) throw new CliError(`${o.output}: already exists (use --overwrite to replace it)`);
+  checkOutputParent(o.output);
+  const frame = readFrame(o.input);
+  const w = await loadWeights(ctx);
+  const gpu = await openGpu();
+  try {
+    ctx.progress.total = 1;
+    ctx.progress.start();
+    const n = await pump([frame], modelFrom(w.weights), gpu, ctx, (f) => {
+      writeFileAtomic(o.output, encodePng({ width: f.width, height: f.height, data: f.data as Uint8Array }));
+    });
+    return result(ctx, { frames: n, skipped: 0, device: gpu.adapter.name, output: o.output, kind: 'png', width: frame.width * 4, height: frame.height * 4 });
+  } finally {
+    gpu.destroy();
+  }
+}
+
+// ---- video ----
+
+async function upscaleVideo(ctx: Ctx): Promise<UpscaleResult> {
+  const { o } = ctx;
+  if (o.resume) throw new CliError('--resume applies to frame folders; a video is encoded in one pass (write frames to a folder to resume)');
+  const ext = path.extname(o.output).toLowerCase();
+  if (!VIDEO_EXTENSIONS.includes(ext)) {
+    throw new CliError(`${o.output}: a video input gives a video output; use one of ${VIDEO_EXTENSIONS.join(' ')} (H.264)`);
+  }
+  const st = statOrUndefined(o.output);
+  if (st?.isDirectory()) throw new CliError(`${o.output}: is a folder; give the output video file name`);
+  if (st && !o.overwrite) throw new CliError(`${o.output}: already exists (use --overwrite to replace it)`);
+  checkOutputParent(o.output);
+  const tools = findFfmpeg(o.env);
+  const info = probeVideo(tools, o.input);
+  if (!hasEncoder(tools.ffmpeg, 'libx264')) throw new CliError(`${tools.ffmpeg} has no libx264 encoder (H.264); install an ffmpeg build with libx264`);
+
+  const tmp = tempPath(o.output);
+  let encoder: Encoder | undefined;
+  let decoder: ChildProcess | undefined;
+  const stop = () => {
+    encoder?.kill();
+    if (decoder && decoder.exitCode === null && decoder.signalCode === null) decoder.kill('SIGKILL');
+  };
+  const removeTmp = onCleanup(() => {
+    stop();
+    fs.rmSync(tmp, { force: true });
+  });
+  try {
+    // The temporary output exists from now on: an unwritable folder fails here, before any work.
+    try {
+      fs.closeSync(fs.openSync(tmp, 'wx', 0o644));
+    } catch (e) {
+      throw new CliError(`cannot write ${o.output}: ${why(e)}`);
+    }
+    let audio: 'copy' | 'aac' | 'none' = 'none';
+    if (info.audioStreams > 0) {
+      audio = canCopyAudio(tools, info, tempPath(o.output, 'audio-check')) ? 'copy' : 'aac';
+      if (audio === 'aac') ctx.progress.log(`msvsr: the audio (${info.audioCodecs.join(', ')}) cannot be copied into ${ext}; re-encoding it as AAC`);
+    }
+    // Pull the first frame before loading anything: a video without frames fails now.
+    const frames = decodeFrames(tools, info, (p) => (decoder = p));
+    const first = await frames.next();
+    if (first.done) throw new CliError(`${o.input}: the video has no frames (zero frames decoded)`);
+    const all = (async function* () {
+      yield first.value;
+      yield* frames;
+    })();
+    const w = await loadWeights(ctx);
+    const gpu = await openGpu();
+    try {
+      ctx.progress.total = info.frames;
+      ctx.progress.approximate = !info.framesExact;
+      ctx.progress.start();
+      const n = await pump(all, modelFrom(w.weights), gpu, ctx, async (f) => {
+        encoder ??= new Encoder(tools, { output: tmp, width: f.width, height: f.height, rate: info.rate, audioFrom: info, audio });
+        await encoder.write(f);
+      });
+      await encoder!.finish();
+      if (!o.overwrite && fs.existsSync(o.output)) throw new CliError(`${o.output}: appeared while working (use --overwrite to replace it)`);
+      fs.renameSync(tmp, o.output);
+      return result(ctx, {
+        frames: n,
+        skipped: 0,
+        device: gpu.adapter.name,
+        output: o.output,
+        kind: 'video',
+        width: info.width * 4,
+        height: info.height * 4,
+        rate: rationalString(info.rate),
+        audio,
+      });
+    } finally {
+      gpu.destroy();
+    }
+  } finally {
+    stop();
+    fs.rmSync(tmp, { force: true });
+    removeTmp();
+  }
+}
+
+// ---- frame folders ----
+
+interface Manifest {
+  version: 1;
+  chunk: number;
+  precision: Precision;
+  weights: string;
+}
+
+/** The first frame index of each sequence that must be (re)computed: the start of its first incomplete chunk. */
+export function resumePoint(seq: Sequence, outDir: string, chunk: number): number {
+  for (let s = 0; s < seq.frames.length; s += chunk) {
+    const names = seq.frames.slice(s, s + chunk);
+    if (!names.every((n) => fs.existsSync(path.join(outDir, n)))) return s;
+  }
+  return seq.frames.length;
+}
+
+async function upscaleFolder(ctx: Ctx): Promise<UpscaleResult> {
+  const { o } = ctx;
+  const out = path.resolve(o.output);
+  if (VIDEO_EXTENSIONS.includes(path.extname(out).toLowerCase()) || path.extname(out).toLowerCase() === '.png') {
+    throw new CliError(
+      `${o.output}: a folder of frames gives a folder of frames (name the output folder without ${path.extname(out)}); ` +
+        'to make a video of the result: ffmpeg -framerate <fps> -i <output>/%08d.png -c:v libx264 -pix_fmt yuv420p -crf 16 out.mp4',
+    );
+  }
+  const seqs = findSequences(o.input);
+  const st = statOrUndefined(out);
+  if (st && !st.isDirectory()) throw new CliError(`${o.output}: exists and is not a folder (a folder of frames gives a folder of frames)`);
+  for (const s of seqs) refuseSame(s.dir, path.join(out, s.name));
+  checkOutputParent(out);
+  const partial = partialFolder(out);
+  const partialExists = !!statOrUndefined(partial);
+  // Where frames go: a resumed interrupted run continues its hidden folder; --resume on a finished output
+  // continues it in place; otherwise a fresh hidden folder, renamed into place when complete.
+  let work: string;
+  let fresh = false;
+  if (!o.resume) {
+    if (st && !o.overwrite) throw new CliError(`${o.output}: already exists (use --overwrite to replace it, or --resume to continue it)`);
+    if (partialExists && !o.overwrite) {
+      throw new CliError(`${o.output}: an interrupted run left its frames in ${partial}; add --resume to continue it, or --overwrite to start over`);
+    }
+    work = partial;
+    fresh = true;
+  } else if (partialExists) {
+    if (st && !o.overwrite) {
+      throw new CliError(`${o.output}: already exists, and an interrupted run is in ${partial}; add --overwrite to finish that run and replace ${o.output}`);
+    }
+    work = partial;
+  } else if (st) work = out;
+  else {
+    work = partial;
+    fresh = true;
+  }
+
+  const w = await loadWeights(ctx);
+  const manifest: Manifest = { version: 1, chunk: ctx.chunk, precision: o.precision ?? 'f32', weights: w.sha256 };
+  const manifestFile = path.join(work, RESUME_MANIFEST);
+  if (!fresh && fs.existsSync(manifestFile)) {
+    let prev: Partial<Manifest> = {};
+    try {
+      prev = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Manifest;
+    } catch {
+      /* unreadable: treat as different */
+    }
+    const diff: string[] = [];
+    if (prev.chunk !== manifest.chunk) diff.push(`--chunk ${prev.chunk} (now ${manifest.chunk})`);
+    if (prev.precision !== manifest.precision) diff.push(`--precision ${prev.precision} (now ${manifest.precision})`);
+    if (prev.weights !== manifest.weights) diff.push('other weights');
+    if (diff.length) {
+      throw new CliError(`--resume: ${work} was started with ${diff.join(', ')}; resume with the same options, or drop --resume to start over`);
+    }
+  }
+  if (fresh) {
+    if (partialExists) fs.rmSync(partial, { recursive: true, force: true });
+    try {
+      fs.mkdirSync(partial);
+    } catch (e) {
+      throw new CliError(`cannot write ${o.output}: ${why(e)}`);
+    }
+  }
+  let ok = false;
+  let interrupted = false;
+  const stopInterrupt = onInterrupt(() => {
+    interrupted = true;
+    process.stderr.write(`\nmsvsr: the finished frames are in ${work}; run the same command with --resume to continue\n`);
+  });
+  try {
+    writeFileAtomic(manifestFile, new TextEncoder().encode(JSON.stringify(manifest)));
+    const plan = seqs.map((s) => {
+      const dir = path.join(work, s.name);
+      const from = fresh ? 0 : fs.existsSync(dir) ? resumePoint(s, dir, ctx.chunk) : 0;
+      return { s, dir, from };
+    });
+    const total = plan.reduce((n, p) => n + p.s.frames.length - p.from, 0);
+    const skipped = plan.reduce((n, p) => n + p.from, 0);
+    if (skipped) ctx.progress.log(`msvsr: --resume: ${skipped} frames already done, restarting at chunk boundaries`);
+    let frames = 0;
+    let device = '';
+    if (total > 0) {
+      const gpu = await openGpu();
+      device = gpu.adapter.name;
+      try {
+        const model = modelFrom(w.weights);
+        ctx.progress.total = total;
+        ctx.progress.start();
+        for (const p of plan) {
+          if (p.from >= p.s.frames.length) continue;
+          fs.mkdirSync(p.dir, { recursive: true });
+          frames += await pump(sequenceFrames(p.s, p.from), model, gpu, ctx, (f, i) => {
+            writeFileAtomic(path.join(p.dir, p.s.frames[p.from + i]), encodePng({ width: f.width, height: f.height, data: f.data as Uint8Array }));
+          });
+        }
+      } finally {
+        gpu.destroy();
+      }
+    }
+    // Complete: drop the manifest and move the folder into place.
+    fs.rmSync(manifestFile, { force: true });
+    if (work !== out) {
+      if (fs.existsSync(out)) {
+        const old = tempPath(out, 'old');
+        fs.renameSync(out, old);
+        fs.renameSync(work, out);
+        fs.rmSync(old, { recursive: true, force: true });
+      } else fs.renameSync(work, out);
+    }
+    ok = true;
+    const s0 = seqs[0];
+    return result(ctx, { frames, skipped, device, output: o.output, kind: 'frames', width: s0.width * 4, height: s0.height * 4 });
+  } finally {
+    stopInterrupt();
+    if (!ok && !interrupted) {
+      if (fresh) fs.rmSync(partial, { recursive: true, force: true });
+      else process.stderr.write(`msvsr: the frames finished so far are kept in ${work}; run again with --resume to continue\n`);
+    }
+  }
+}

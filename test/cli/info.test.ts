@@ -1,0 +1,42 @@
+// msvsr info, --help texts.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, ensureBuilt } from './helpers.js';
+
+beforeAll(() => ensureBuilt());
+
+describe('msvsr info and help', () => {
+  it('info --json: adapter, backend, features, limits, ffmpeg, weights', async () => {
+    const r = await cli(['info', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(j.adapter.name.length).toBeGreaterThan(0);
+    expect(j.adapter.backend.length).toBeGreaterThan(0);
+    expect(j.features.length).toBeGreaterThan(0);
+    expect(j.precisions).toContain('f32');
+    expect(j.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    expect(j.limits.maxComputeWorkgroupSizeX).toBeGreaterThan(0);
+    expect(j.ffmpeg.ffmpeg).toMatch(/ffmpeg/);
+    expect(j.weights.default).toMatch(/PP-MSVSR_reds_x4\.pdparams$/);
+    const t = await cli(['info']);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/^adapter: +\S/m);
+    expect(t.stdout).toMatch(/^backend: +\S/m);
+    expect(t.stdout).toMatch(/^limits:\n {2}max/m);
+  });
+
+  it('--help with examples, for the program and each command', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of ['upscale', 'eval', 'info', 'convert', 'inspect']) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    expect(top.stdout).toMatch(/Examples:\n {2}msvsr upscale input\.mp4 -o output_x4\.mp4/);
+    const up = await cli(['upscale', '--help']);
+    for (const o of ['--output', '--weights', '--chunk', '--precision', '--overwrite', '--resume', '--quiet', '--json']) expect(up.stdout).toContain(o);
+    expect(up.stdout).toMatch(/Examples:/);
+    expect(up.stdout).toMatch(/MSVSR_CACHE_DIR/);
+    const ev = await cli(['eval', '--help']);
+    for (const o of ['--lq', '--gt', '--y-channel', '--crop-border', '--chunk', '--json']) expect(ev.stdout).toContain(o);
+    expect(ev.stdout).toMatch(/Examples:/);
+    const inf = await cli(['info', '--help']);
+    expect(inf.stdout).toMatch(/Examples:/);
+  });
+});

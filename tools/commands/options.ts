@@ -1,0 +1,25 @@
+// Option parsers and output helpers shared by the msvsr commands.
+import { InvalidArgumentError } from 'commander';
+
+/** An integer option >= min ("--chunk 10"). */
+export function intOption(min: number): (v: string) => number {
+  return (v: string) => {
+    if (!/^\s*\d+\s*$/.test(v)) throw new InvalidArgumentError(`not an integer >= ${min}.`);
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer >= ${min}.`);
+    return n;
+  };
+}
+
+export function precisionOption(v: string): 'f32' | 'f16' {
+  if (v !== 'f32' && v !== 'f16') throw new InvalidArgumentError('use f32 or f16.');
+  return v;
+}
+
+export const ENVIRONMENT_HELP = `
+Environment:
+  MSVSR_WEIGHTS       weights file to use when --weights is not given
+  MSVSR_CACHE_DIR     folder of the downloaded weights (default $XDG_CACHE_HOME/msvsr or ~/.cache/msvsr)
+  MSVSR_WEIGHTS_URL   where the default weights are downloaded from
+  MSVSR_FFMPEG        path to ffmpeg (ffprobe next to it, or MSVSR_FFPROBE)
+  MSVSR_ADAPTER       WebGPU adapter name filter`;
