@@ -24,7 +24,7 @@ function psnr(a: Float32Array, b: Float32Array): number {
 const TOL = 1e-3;
 
 describe('PP-MSVSR on the GPU vs the PyTorch reference (f32)', () => {
-  for (const name of ['t1_32x48', 't2_32x48', 't5_32x48', 't7_40x56', 'l_t3_24x32']) {
+  for (const name of ['t1_32x48', 't2_32x48', 't5_32x48', 't7_40x56', 'l_t3_24x32', 't2_1x1', 't3_5x7', 't2_13x37']) {
     it(name, async () => {
       const g = loadGolden(name);
       const runner = await MsvsrRunner.create(gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f32', { taps: true });

@@ -43,6 +43,10 @@ CASES = [
     dict(name="t5_32x48", config="msvsr", T=5, H=32, W=48, seed=105, debug=False),
     dict(name="t7_40x56", config="msvsr", T=7, H=40, W=56, seed=107, debug=False),
     dict(name="l_t3_24x32", config="msvsr_l", T=3, H=24, W=32, seed=203, debug=False),
+    # tiny and odd sizes: SPyNet pads them to 32x32 and back; single-pixel axes collapse in grid_sample
+    dict(name="t2_1x1", config="msvsr", T=2, H=1, W=1, seed=111, debug=False),
+    dict(name="t3_5x7", config="msvsr", T=3, H=5, W=7, seed=113, debug=False),
+    dict(name="t2_13x37", config="msvsr", T=2, H=13, W=37, seed=117, debug=False),
 ]
 
 # (seed, name, shape) triples for the TS/Python bit-identity check of seeded.py / seeded.ts
