@@ -234,28 +234,34 @@ export async function* upscaleStream(frames: AsyncIterable<Frame> | Iterable<Fra
     }
     return got;
   };
-  let current = await next();
-  if (current.length === 0) throw new Error('upscale: no frames to upscale (zero frames)');
-  const model = await resolveModel(opts);
-  const up = await Upscaler.create(model, { precision: opts.precision, device: opts.device, adapter: opts.adapter });
+  // Whatever ends this generator (completion, an error, the consumer stopping early), the source is
+  // closed too, so a producer such as a decoder process does not linger.
   try {
-    let done = 0;
-    while (current.length) {
-      const running = up.run(current, done);
-      // Read the next chunk while the GPU works; surface a read error only after this chunk is out.
-      const following = next().then(
-        (v) => ({ v }),
-        (e: unknown) => ({ e }),
-      );
-      const outs = await running;
-      for (const o of outs) yield o;
-      done += outs.length;
-      opts.onProgress?.(done, total);
-      const n = await following;
-      if ('e' in n) throw n.e;
-      current = n.v;
+    let current = await next();
+    if (current.length === 0) throw new Error('upscale: no frames to upscale (zero frames)');
+    const model = await resolveModel(opts);
+    const up = await Upscaler.create(model, { precision: opts.precision, device: opts.device, adapter: opts.adapter });
+    try {
+      let done = 0;
+      while (current.length) {
+        const running = up.run(current, done);
+        // Read the next chunk while the GPU works; surface a read error only after this chunk is out.
+        const following = next().then(
+          (v) => ({ v }),
+          (e: unknown) => ({ e }),
+        );
+        const outs = await running;
+        for (const o of outs) yield o;
+        done += outs.length;
+        opts.onProgress?.(done, total);
+        const n = await following;
+        if ('e' in n) throw n.e;
+        current = n.v;
+      }
+    } finally {
+      up.destroy();
     }
   } finally {
-    up.destroy();
+    await it.return?.();
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { loadModel, toUint8, upscaleFrames, type Frame, type Gpu, type Model } from '../src/index.js';
+import { loadModel, toUint8, upscaleFrames, upscaleStream, type Frame, type Gpu, type Model } from '../src/index.js';
 import { openGpu } from './helpers.js';
 import { fixturePath } from './fixtures.js';
 import { rng } from './reference/rng.js';
@@ -103,6 +103,28 @@ describe('upscaleFrames', () => {
       [4, 5],
       [5, 5],
     ]);
+  });
+
+  it('closes the source when the consumer stops early or a frame is bad', async () => {
+    const f = frames8(6, W, H, 5);
+    let closed = 0;
+    async function* source(bad?: number) {
+      try {
+        for (let i = 0; i < f.length; i++) yield i === bad ? { width: W, height: H, data: new Uint8Array(5) } : f[i];
+      } finally {
+        closed++;
+      }
+    }
+    for await (const _ of upscaleStream(source(), { model, device: gpu, chunkSize: 2 })) break;
+    expect(closed).toBe(1);
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const o of upscaleStream(source(3), { model, device: gpu, chunkSize: 2 })) seen.push(o.width);
+      })(),
+    ).rejects.toThrow(/frame 3: data has 5 values/);
+    expect(seen).toHaveLength(2); // the first chunk came out before the bad frame's chunk failed
+    expect(closed).toBe(2);
   });
 
   it('rejects bad input with a message naming the problem', async () => {

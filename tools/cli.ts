@@ -7,6 +7,7 @@ import { registerEvalCommand } from './commands/eval.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerUpscaleCommand } from './commands/upscale.js';
 import { registerWeightCommands } from './commands/weights.js';
+import { benchCommand } from '../bench/run.js';
 
 const program = new Command();
 program.name('msvsr').description('PP-MSVSR x4 video super-resolution on WebGPU').showHelpAfterError();
@@ -25,6 +26,7 @@ registerUpscaleCommand(program);
 registerEvalCommand(program);
 registerInfoCommand(program);
 registerWeightCommands(program);
+program.addCommand(benchCommand());
 
 program.parseAsync().catch((e: unknown) => {
   runCleanups();
