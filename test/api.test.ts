@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { loadModel, toUint8, upscaleFrames, upscaleStream, type Frame, type Gpu, type Model } from '../src/index.js';
+import { toUint8, upscaleFrames, upscaleStream, type Frame, type Gpu, type Model } from '../src/index.js';
 import { openGpu } from './helpers.js';
-import { fixturePath } from './fixtures.js';
+import { loadFixtureModel } from './fixtures.js';
 import { rng } from './reference/rng.js';
 
 let gpu: Gpu;
 let model: Model;
 beforeAll(async () => {
   gpu = await openGpu();
-  model = await loadModel(new Uint8Array(readFileSync(fixturePath('msvsr_random.pdparams'))), { name: 'msvsr_random.pdparams' });
+  model = await loadFixtureModel();
 });
 afterAll(() => gpu?.destroy());
 

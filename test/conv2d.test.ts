@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor, type Gpu } from '../src/index.js';
-import { conv2d, inputRows, packConv2d, type Conv2dShape } from '../src/kernels/conv2d.js';
+import { conv2d, inputRows, type Conv2dShape } from '../src/kernels/conv2d.js';
 import * as sampling from './reference/sampling.js';
 import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import { uniform } from './reference/rng.js';
-import { ParamBuffer, expectClose, openGpu, poison } from './helpers.js';
+import { ParamBuffer, convWeights, expectClose, openGpu, poison } from './helpers.js';
 import { fromHalf, toHalf } from '../src/graph/half.js';
 
 let gpu: Gpu;
@@ -48,11 +48,7 @@ async function runCase({ h, w, shape, noBias }: Case, seed: number) {
   if (shape.shuffle) want = ref.pixelShuffle(want);
   for (const r of rs) want = ref.add(want, ref.img(eh, ew, ec, r));
 
-  const params = new ParamBuffer();
-  const packed = packConv2d(weight, bias, shape);
-  const wOff = params.add(packed.w);
-  const bOff = params.add(packed.b);
-  const weights = params.upload(gpu);
+  const { weights, wOff, bOff } = convWeights(gpu, weight, bias, shape);
   const dt = shape.dtype ?? 'f32';
   const sources = xs.map((x, i) => Tensor.upload(gpu, x, h, w, shape.sources[i], dt));
   const residuals = rs.map((r) => Tensor.upload(gpu, r, eh, ew, ec, dt));
@@ -165,11 +161,7 @@ describe('conv2d: fused x4 image skip (UPRES)', () => {
     const weight = uniform(702, cout * cin * 9, -1 / Math.sqrt(cin * 9), 1 / Math.sqrt(cin * 9));
     const bias = uniform(703, cout, -0.5, 0.5);
     const shape = { sources: [cin], cout, k: 3, residuals: 1, upres: true };
-    const params = new ParamBuffer();
-    const p = packConv2d(weight, bias, shape);
-    const wOff = params.add(p.w);
-    const bOff = params.add(p.b);
-    const weights = params.upload(gpu);
+    const { weights, wOff, bOff } = convWeights(gpu, weight, bias, shape);
     const xt = Tensor.upload(gpu, x, h, w, cin);
     const it = Tensor.upload(gpu, im, h / 4, w / 4, 3);
     const out = Tensor.alloc(gpu, h, w, cout);
@@ -204,11 +196,7 @@ describe('conv2d: row bands', () => {
       const f = shape.shuffle ? 2 : 1;
       const oc = shape.shuffle ? shape.cout / 4 : shape.cout;
       const res = shape.residuals ? [uniform(830 + i, f * oh * f * ow * oc)] : [];
-      const params = new ParamBuffer();
-      const p = packConv2d(weight, bias, shape);
-      const wOff = params.add(p.w);
-      const bOff = params.add(p.b);
-      const weights = params.upload(gpu);
+      const { weights, wOff, bOff } = convWeights(gpu, weight, bias, shape);
       // whole image
       const full = xs.map((x, j) => Tensor.upload(gpu, x, h, w, shape.sources[j]));
       const fullRes = res.map((r) => Tensor.upload(gpu, r, f * oh, f * ow, oc));

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor, type Gpu } from '../src/index.js';
-import { conv2d, packConv2d } from '../src/kernels/conv2d.js';
+import { conv2d } from '../src/kernels/conv2d.js';
 import { deformConv } from '../src/kernels/deform_conv.js';
 import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import * as dcnRef from './reference/dcn.js';
 import { rng, uniform } from './reference/rng.js';
-import { ParamBuffer, expectClose, openGpu, poison } from './helpers.js';
+import { convWeights, expectClose, openGpu, poison } from './helpers.js';
+import { chwToHwc } from './fixtures.js';
 import { readFileSync } from 'node:fs';
 import { readSafetensors } from '../src/weights/safetensors.js';
 
@@ -29,11 +30,7 @@ async function runDcn(h: number, w: number, cin: number, cout: number, G: number
   const x = uniform(seed, h * w * cin);
   const weight = uniform(seed + 1, cout * cin * 9, -1 / Math.sqrt(cin * 9), 1 / Math.sqrt(cin * 9));
   const bias = uniform(seed + 2, cout, -0.5, 0.5);
-  const params = new ParamBuffer();
-  const p = packConv2d(weight, bias, { sources: [cin], cout, k: 3 });
-  const wOff = params.add(p.w);
-  const bOff = params.add(p.b);
-  const weights = params.upload(gpu);
+  const { weights, wOff, bOff } = convWeights(gpu, weight, bias, { sources: [cin], cout, k: 3 });
   const xt = Tensor.upload(gpu, x, h, w, cin);
   const omt = Tensor.upload(gpu, om, h, w, 27 * G);
   const out = Tensor.alloc(gpu, h, w, cout);
@@ -92,11 +89,7 @@ describe('offset head fused into the conv epilogue', () => {
           return e;
         })();
         const shape = { sources: [cin], cout, k: 3, head } as const;
-        const params = new ParamBuffer();
-        const p = packConv2d(weight, bias, shape);
-        const wOff = params.add(p.w);
-        const bOff = params.add(p.b);
-        const weights = params.upload(gpu);
+        const { weights, wOff, bOff } = convWeights(gpu, weight, bias, shape);
         const xt = Tensor.upload(gpu, x, h, w, cin);
         const et = Tensor.upload(gpu, extra, h, w, extraC);
         const out = Tensor.alloc(gpu, h, w, cout);
@@ -120,11 +113,6 @@ describe('deform_conv vs torchvision.ops.deform_conv2d fixtures', () => {
   const file = new URL('./fixtures/ops_deform_conv.safetensors', import.meta.url);
   const { tensors, metadata } = readSafetensors(new Uint8Array(readFileSync(file)), 'ops_deform_conv.safetensors');
   const n = Number(metadata.cases);
-  const toHwc = (d: Float32Array, c: number, h: number, w: number) => {
-    const o = new Float32Array(h * w * c);
-    for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) o[p * c + k] = d[k * h * w + p];
-    return o;
-  };
   for (let i = 0; i < n; i++) {
     it(`case ${i}: ${metadata[`case${i}.desc`]}`, async () => {
       const G = Number(metadata[`case${i}.G`]);
@@ -133,18 +121,14 @@ describe('deform_conv vs torchvision.ops.deform_conv2d fixtures', () => {
       const cout = get('out').shape[0];
       // our om tensor is [offsets | masks] along channels
       const om = new Float32Array(h * w * 27 * G);
-      const off = toHwc(get('offset').data, 18 * G, h, w);
-      const msk = toHwc(get('mask').data, 9 * G, h, w);
+      const off = chwToHwc(get('offset').data, 18 * G, h, w);
+      const msk = chwToHwc(get('mask').data, 9 * G, h, w);
       for (let p = 0; p < h * w; p++) {
         om.set(off.subarray(p * 18 * G, (p + 1) * 18 * G), p * 27 * G);
         om.set(msk.subarray(p * 9 * G, (p + 1) * 9 * G), p * 27 * G + 18 * G);
       }
-      const params = new ParamBuffer();
-      const pk = packConv2d(get('weight').data, get('bias').data, { sources: [cin], cout, k: 3 });
-      const wOff = params.add(pk.w);
-      const bOff = params.add(pk.b);
-      const weights = params.upload(gpu);
-      const xt = Tensor.upload(gpu, toHwc(get('x').data, cin, h, w), h, w, cin);
+      const { weights, wOff, bOff } = convWeights(gpu, get('weight').data, get('bias').data, { sources: [cin], cout, k: 3 });
+      const xt = Tensor.upload(gpu, chwToHwc(get('x').data, cin, h, w), h, w, cin);
       const omt = Tensor.upload(gpu, om, h, w, 27 * G);
       const out = Tensor.alloc(gpu, h, w, cout);
       poison(out);
@@ -152,7 +136,7 @@ describe('deform_conv vs torchvision.ops.deform_conv2d fixtures', () => {
       const got = await out.download();
       for (const t of [xt, omt, out]) t.destroy();
       weights.destroy();
-      expectClose(got, toHwc(get('out').data, cout, h, w), 1e-4, `torchvision case ${i}`);
+      expectClose(got, chwToHwc(get('out').data, cout, h, w), 1e-4, `torchvision case ${i}`);
     });
   }
 });

@@ -4,6 +4,7 @@ import { readSafetensors, type NamedTensor } from '../src/weights/safetensors.js
 import { readWeights } from '../src/weights/load.js';
 import { CONFIGS, manifestOf, type MsvsrConfig } from '../src/weights/manifest.js';
 import { seededStateDict } from '../src/weights/seeded.js';
+import { loadModel, type Model } from '../src/index.js';
 
 export const fixturePath = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 
@@ -51,4 +52,9 @@ export function loadGolden(name: string): GoldenCase {
   const lq = tensors.get('lq')!;
   const frames = Array.from({ length: T }, (_, t) => chwToHwc(lq.data, 3, H, W, t));
   return { name, T, H, W, cfg, weights, tensors, metadata, frames };
+}
+
+/** The committed seeded-random PP-MSVSR weights as a Model. */
+export function loadFixtureModel(): Promise<Model> {
+  return loadModel(new Uint8Array(readFileSync(fixturePath('msvsr_random.pdparams'))), { name: 'msvsr_random.pdparams' });
 }

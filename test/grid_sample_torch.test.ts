@@ -13,6 +13,7 @@ import { readSafetensors } from '../src/weights/safetensors.js';
 import { runDispatches } from '../src/kernels/kernel.js';
 import { flowWarp } from '../src/kernels/flow_warp.js';
 import { expectClose, openGpu } from './helpers.js';
+import { chwToHwc } from './fixtures.js';
 
 const fixture = readSafetensors(new Uint8Array(readFileSync(new URL('./fixtures/ops_grid_sample.safetensors', import.meta.url))), 'ops_grid_sample');
 const count = Number(fixture.metadata.cases);
@@ -21,13 +22,6 @@ function get(name: string): { shape: number[]; data: Float32Array } {
   const t = fixture.tensors.get(name);
   if (!t) throw new Error(`fixture has no tensor ${name}`);
   return t;
-}
-
-/** [C,H,W] -> HWC */
-function chwToHwc(data: Float32Array, c: number, h: number, w: number): Float32Array {
-  const out = new Float32Array(c * h * w);
-  for (let k = 0; k < c; k++) for (let p = 0; p < h * w; p++) out[p * c + k] = data[k * h * w + p];
-  return out;
 }
 
 let gpu: Gpu;

@@ -2,6 +2,7 @@
 import { expect } from 'vitest';
 import { getDevice, type Gpu, type Tensor } from '../src/index.js';
 import { ParamBuffer } from '../src/graph/params.js';
+import { packConv2d, type Conv2dShape } from '../src/kernels/conv2d.js';
 import { maxAbsDiff, type Arr } from './reference/ops.js';
 
 export async function openGpu(): Promise<Gpu> {
@@ -30,4 +31,13 @@ export function poison(t: Tensor): void {
   const n = t.h * t.w * t.c4 * 4;
   const data = t.dtype === 'f32' ? new Float32Array(n).fill(NaN) : new Uint16Array(n).fill(0x7e00);
   t.gpu.device.queue.writeBuffer(t.buffer, t.offset, data);
+}
+
+/** Packs and uploads one conv's weights: the bindings conv2d / deform_conv take. */
+export function convWeights(gpu: Gpu, weight: Float32Array, bias: Float32Array | undefined, shape: Conv2dShape): { weights: GPUBuffer; wOff: number; bOff: number } {
+  const params = new ParamBuffer();
+  const p = packConv2d(weight, bias, shape);
+  const wOff = params.add(p.w);
+  const bOff = params.add(p.b);
+  return { weights: params.upload(gpu), wOff, bOff };
 }

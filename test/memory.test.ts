@@ -1,17 +1,16 @@
 // Memory: a long stream holds GPU and host memory flat; frames too large for the adapter's binding limit
 // fail before any GPU work with the limit and the size in the message.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { loadModel, upscaleFrames, upscaleStream, type Frame, type Gpu, type Model } from '../src/index.js';
+import { upscaleFrames, upscaleStream, type Frame, type Gpu, type Model } from '../src/index.js';
 import { openGpu } from './helpers.js';
-import { fixturePath } from './fixtures.js';
+import { loadFixtureModel } from './fixtures.js';
 import { rng } from './reference/rng.js';
 
 let gpu: Gpu;
 let model: Model;
 beforeAll(async () => {
   gpu = await openGpu();
-  model = await loadModel(new Uint8Array(readFileSync(fixturePath('msvsr_random.pdparams'))), { name: 'msvsr_random.pdparams' });
+  model = await loadFixtureModel();
 });
 afterAll(() => gpu?.destroy());
 

@@ -25,10 +25,9 @@ import { img, type Img } from './reference/ops.js';
 import * as ref from './reference/sampling.js';
 import { rng, uniform } from './reference/rng.js';
 import { expectClose, openGpu, poison } from './helpers.js';
+import { SPYNET_MEAN, SPYNET_STD } from '../src/weights/manifest.js';
 
 const TOL: Record<DType, number> = { f32: 1e-4, f16: 2e-3 };
-const SPYNET_MEAN = [0.485, 0.456, 0.406];
-const SPYNET_STD = [0.229, 0.224, 0.225];
 
 let gpu: Gpu;
 const errors: string[] = [];

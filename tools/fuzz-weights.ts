@@ -13,17 +13,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WeightsError } from '../src/weights/errors.js';
 import { readStateDict, readWeights } from '../src/weights/load.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
+import { mulberry32 } from '../src/weights/seeded.js';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Opcodes followed by a length (pickle) — targets for length corruption. */
 const LENGTH_OPS = new Map<number, number>([

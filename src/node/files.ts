@@ -13,8 +13,12 @@ export function tempPath(target: string, tag = 'partial'): string {
   return path.join(dir, `.${base}.${tag}-${process.pid}-${randomBytes(3).toString('hex')}${ext}`);
 }
 
-/** Writes `data` to a temporary file beside `file`, flushes it, then renames it over `file`. */
-export function writeFileAtomic(file: string, data: Uint8Array): void {
+/**
+ * Writes `data` to a temporary file beside `file`, flushes it, then moves it into place: renamed over
+ * `file`, or with overwrite false hard-linked, which fails if `file` appeared meanwhile (no check-then-write
+ * race; file systems without hard links fall back to a check and a rename).
+ */
+export function writeFileAtomic(file: string, data: Uint8Array, opts: { overwrite?: boolean } = {}): void {
   const tmp = tempPath(file, 'tmp');
   let fd: number;
   try {
@@ -29,10 +33,19 @@ export function writeFileAtomic(file: string, data: Uint8Array): void {
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(tmp, file);
+    if (opts.overwrite ?? true) fs.renameSync(tmp, file);
+    else {
+      try {
+        fs.linkSync(tmp, file);
+      } catch (e) {
+        if (errno(e) === 'EEXIST' || fs.existsSync(file)) throw new CliError(`${file}: already exists (use --overwrite to replace it)`);
+        fs.renameSync(tmp, file);
+      }
+    }
   } catch (e) {
+    throw e instanceof CliError ? e : new CliError(`cannot write ${file}: ${why(e)}`);
+  } finally {
     fs.rmSync(tmp, { force: true });
-    throw new CliError(`cannot write ${file}: ${why(e)}`);
   }
 }
 

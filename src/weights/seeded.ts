@@ -67,6 +67,17 @@ export function tensorBound(name: string, shape: readonly number[]): number {
   return weightGain(name, shape) / Math.sqrt(fanIn);
 }
 
+/** mulberry32: uniform numbers in [0, 1) from a 32-bit state (also the tests' and the fuzzer's generator). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1) >>> 0;
+    t = (t ^ ((t + Math.imul(t ^ (t >>> 7), t | 61)) >>> 0)) >>> 0;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** float32 tensor (C order) reproducible from (seed, name) alone; see the file comment for the algorithm. */
 export function seededTensor(seed: number, name: string, shape: readonly number[]): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -78,15 +89,8 @@ export function seededTensor(seed: number, name: string, shape: readonly number[
   const bound = tensorBound(name, shape);
   const out = new Float32Array(n);
   // Element i depends only on s + (i+1)*C, so this is the plain sequential mulberry32 stream.
-  let a = s;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1) >>> 0;
-    t = (t ^ ((t + Math.imul(t ^ (t >>> 7), t | 61)) >>> 0)) >>> 0;
-    const r = (t ^ (t >>> 14)) >>> 0;
-    const u = r / 4294967296;
-    out[i] = Math.fround((2 * u - 1) * bound);
-  }
+  const next = mulberry32(s);
+  for (let i = 0; i < n; i++) out[i] = Math.fround((2 * next() - 1) * bound);
   return out;
 }
 

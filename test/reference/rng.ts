@@ -1,14 +1,6 @@
 // Seeded uniform numbers for test data (mulberry32): reproducible inputs without fixtures.
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from '../../src/weights/seeded.js';
+import { mulberry32 as rng } from '../../src/weights/seeded.js';
 
 /** n uniform values in [lo, hi). */
 export function uniform(seed: number, n: number, lo = -1, hi = 1): Float32Array {

@@ -1,8 +1,8 @@
 // `msvsr convert` and `msvsr inspect`: the Node side of src/weights (files, atomic writes, printing).
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { samePath, writeFileAtomic } from '../../src/node/files.js';
 import { WeightsError, f16MaxError, readWeights, summarize, toSafetensors, type LoadedWeights } from '../../src/weights/index.js';
 
 /** Official files are 6–30 MB; anything past this is not a weights file. */
@@ -26,47 +26,6 @@ function load(file: string): { w: LoadedWeights; bytes: number } {
   return { w: readWeights(bytes, file), bytes: bytes.length };
 }
 
-function sameFile(a: string, b: string): boolean {
-  if (path.resolve(a) === path.resolve(b)) return true;
-  try {
-    const sa = fs.statSync(a);
-    const sb = fs.statSync(b);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
-  }
-}
-
-/** Writes `data` to `out` through a temporary file in the same folder and a rename (or link) into place. */
-export function writeAtomic(out: string, data: Uint8Array, overwrite: boolean): void {
-  const dir = path.dirname(path.resolve(out));
-  const tmp = path.join(dir, `.${path.basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  try {
-    try {
-      fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (overwrite) fs.renameSync(tmp, out);
-    else {
-      // link() fails if `out` appeared meanwhile: no check-then-write race. Filesystems without hard links
-      // fall back to check + rename.
-      try {
-        fs.linkSync(tmp, out);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST') throw new WeightsError(`${out}: already exists (use --overwrite to replace it)`);
-        if (fs.existsSync(out)) throw new WeightsError(`${out}: already exists (use --overwrite to replace it)`);
-        fs.renameSync(tmp, out);
-      }
-    }
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
 const n = (x: number) => x.toLocaleString('en-US');
 
 export function registerWeightCommands(program: Command): void {
@@ -79,13 +38,13 @@ export function registerWeightCommands(program: Command): void {
     .option('--overwrite', 'replace the output file if it exists')
     .action((input: string, opts: { output: string; f16?: boolean; overwrite?: boolean }) => {
       const out = opts.output;
-      if (sameFile(input, out)) throw new WeightsError(`${out}: refusing to write the output over the input file`);
+      if (samePath(input, out)) throw new WeightsError(`${out}: refusing to write the output over the input file`);
       if (!opts.overwrite && fs.existsSync(out)) throw new WeightsError(`${out}: already exists (use --overwrite to replace it)`);
       const { w } = load(input);
       const dtype = opts.f16 ? 'F16' : 'F32';
       const data = toSafetensors(w, dtype, { source: path.basename(input), source_format: w.format });
       readWeights(data, out); // what is written must load
-      writeAtomic(out, data, !!opts.overwrite);
+      writeFileAtomic(out, data, { overwrite: !!opts.overwrite });
       const s = summarize(w);
       console.log(`${out}: ${s.config}, ${s.tensors} tensors, ${n(s.parameters)} parameters, ${dtype}, ${n(data.length)} bytes`);
       if (opts.f16) {

@@ -7,8 +7,8 @@ on given or generated frames and prints one JSON object.
 
 Input frames: `--input` is a raw little-endian float32 file of shape [T,3,H,W] (what the Node bench writes)
 or a .npy of that shape; without it, deterministic frames come from `--frames-seed` (the fixtures'
-`make_frames`, needs numpy). Weights: seeded-v1 (`--weights-seed`, the same values as
-src/weights/seeded.ts) or `--pdparams` (PaddleGAN file, needs numpy).
+`make_frames`). Weights: seeded-v1 (`--weights-seed`, the same values as src/weights/seeded.ts) or
+`--pdparams` (a PaddleGAN file).
 
 Timing: one chunk = one forward of all T frames, input already on the device, ended by
 torch.cuda.synchronize() on CUDA; `--include-transfer` also times the host->device copy of the frames and
@@ -16,10 +16,9 @@ the device->host copy of the output (what an ORT session.run includes). secondsP
 `--reps` timed runs after `--warmup` untimed ones; firstRunSeconds is the very first forward (cuDNN
 autotuning included on CUDA, where torch.backends.cudnn.benchmark is on).
 
-Runs with torch 1.13 on CPU (this build machine: /usr/bin/python3) and torch 2.x on CUDA. numpy and
-torchvision are optional: without torchvision the DCN is msvsr_torch's pure grid_sample version
-(`dcnImpl` in the JSON says which ran); without numpy the seeded weights come from a torch port of
-seeded.py (bit-identical) and, without --input, frames from a torch generator (not make_frames').
+Runs with torch 1.13 on CPU (this build machine: /usr/bin/python3) and torch 2.x on CUDA; needs numpy.
+torchvision is optional: without it the DCN is msvsr_torch's pure grid_sample version (`dcnImpl` in the
+JSON says which ran).
 """
 import argparse
 import ast
@@ -40,89 +39,11 @@ import torch  # noqa: E402
 import msvsr_torch  # noqa: E402
 from msvsr_torch import MSVSR, param_manifest  # noqa: E402
 
-try:
-    import numpy as np  # noqa: F401
-
-    HAVE_NUMPY = True
-except Exception:  # pragma: no cover - numpy missing
-    HAVE_NUMPY = False
-
-# ----------------------------------------------------------------------------------------------------
-# seeded-v1 weights without numpy (same algorithm as seeded.py / src/weights/seeded.ts)
-
-_M32 = 0xFFFFFFFF
-
-
-def _fnv1a32(name):
-    h = 0x811C9DC5
-    for b in name.encode("utf-8"):
-        h = ((h ^ b) * 0x01000193) & _M32
-    return h
-
-
-def _fmix32(x):
-    x &= _M32
-    x ^= x >> 16
-    x = (x * 0x85EBCA6B) & _M32
-    x ^= x >> 13
-    x = (x * 0xC2B2AE35) & _M32
-    x ^= x >> 16
-    return x
-
-
-def _mul32(a, b):
-    """(a * b) mod 2**32 for int64 tensors holding uint32 values, without int64 overflow."""
-    lo = (a * (b & 0xFFFF)) & _M32
-    hi = ((a * (b >> 16)) & 0xFFFF) << 16
-    return (lo + hi) & _M32
-
-
-def seeded_tensor_torch(seed, name, shape):
-    shape = tuple(int(d) for d in shape)
-    n = 1
-    for d in shape:
-        n *= d
-    if name.endswith("spynet.mean") or name.endswith("spynet.std"):
-        vals = (0.485, 0.456, 0.406) if name.endswith("mean") else (0.229, 0.224, 0.225)
-        return torch.tensor(vals, dtype=torch.float64).to(torch.float32).reshape(shape)
-    s = _fmix32(_fnv1a32(name) ^ _fmix32(int(seed) ^ 0x9E3779B9))
-    i = torch.arange(1, n + 1, dtype=torch.int64)
-    a = (s + _mul32(i, torch.full_like(i, 0x6D2B79F5))) & _M32
-    t = _mul32(a ^ (a >> 15), a | 1)
-    t = t ^ ((t + _mul32(t ^ (t >> 7), t | 61)) & _M32)
-    r = t ^ (t >> 14)
-    u = r.to(torch.float64) / 4294967296.0
-    v = (2.0 * u - 1.0) * _tensor_bound(name, shape)
-    return v.to(torch.float32).reshape(shape)
-
-
-def _tensor_bound(name, shape):
-    import math
-
-    if name.endswith(".bias"):
-        return 0.02
-    fan_in = 1
-    for d in shape[1:]:
-        fan_in *= int(d)
-    if "spynet." in name and len(shape) >= 2 and shape[0] == 2:
-        gain = 4.0 if shape[1] == 8 else 1.0
-    elif name.endswith(".conv2.weight") or name.endswith("conv_offset.6.weight"):
-        gain = 0.5
-    elif name.endswith("conv_last.weight"):
-        gain = 1.0
-    elif name.endswith(("aux_fusion.weight", "aux_block_down1.2.weight", "aux_block_down2.2.weight")):
-        gain = 1.7
-    else:
-        gain = 2.4
-    return gain / math.sqrt(fan_in)
+from seeded import seeded_state_dict  # noqa: E402
 
 
 def seeded_state_torch(seed, config):
-    if HAVE_NUMPY:
-        from seeded import seeded_state_dict
-
-        return {k: torch.from_numpy(v) for k, v in seeded_state_dict(seed, config).items()}
-    return {name: seeded_tensor_torch(seed, name, shape) for name, shape in param_manifest(config)}
+    return {k: torch.from_numpy(v) for k, v in seeded_state_dict(seed, config).items()}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -173,34 +94,6 @@ def load_frames(path, T, H, W):
     return t.reshape(T, 3, H, W).clone(), T
 
 
-def make_frames_torch(seed, T, H, W):
-    """numpy-free stand-in for make_fixtures.make_frames (same kind of smooth moving content, not the same
-    values)."""
-    g = torch.Generator().manual_seed(seed)
-
-    def U(lo, hi, *shape):
-        return lo + (hi - lo) * torch.rand(*shape, generator=g, dtype=torch.float64)
-
-    yy, xx = torch.meshgrid(torch.arange(H, dtype=torch.float64), torch.arange(W, dtype=torch.float64), indexing="ij")
-    nb = 8
-    centres = U(0, 1, nb, 2) * torch.tensor([H, W], dtype=torch.float64)
-    vel, amp, sig = U(-1.5, 1.5, nb, 2), U(-0.9, 0.9, nb, 3), U(2.5, 7.0, nb)
-    grad, kvec = U(-0.6, 0.6, 3, 2), U(-0.35, 0.35, 3, 2)
-    phase, wamp, gvel = U(0, 6.283185307179586, 3, 3), U(0.1, 0.3, 3, 3), U(-1.0, 1.0, 2)
-    out = torch.zeros(T, 3, H, W, dtype=torch.float64)
-    for t in range(T):
-        by, bx = yy - gvel[0] * t, xx - gvel[1] * t
-        for c in range(3):
-            img = grad[c, 0] * (by / H - 0.5) + grad[c, 1] * (bx / W - 0.5)
-            for k in range(3):
-                img = img + wamp[k, c] * torch.sin(kvec[k, 0] * by + kvec[k, 1] * bx + phase[k, c])
-            for k in range(nb):
-                cy, cx = centres[k] + vel[k] * t
-                img = img + amp[k, c] * torch.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * sig[k] ** 2))
-            out[t, c] = 0.5 + 0.4 * torch.tanh(1.5 * img)
-    return out.to(torch.float32)
-
-
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -249,7 +142,7 @@ def main(argv=None):
     p.add_argument("--frames", "-T", type=int, default=None, help="T (optional with a .npy --input)")
     p.add_argument("--size", required=True, help="HxW of the low-resolution frames, e.g. 180x320")
     p.add_argument("--weights-seed", type=int, default=1, help="seeded-v1 weights seed (default 1)")
-    p.add_argument("--pdparams", default=None, help="PaddleGAN .pdparams instead of seeded weights (needs numpy)")
+    p.add_argument("--pdparams", default=None, help="PaddleGAN .pdparams instead of seeded weights")
     p.add_argument("--input", default=None, help="raw float32 [T,3,H,W] file (.f32 / .bin) or .npy")
     p.add_argument("--frames-seed", type=int, default=7, help="seed of generated frames when --input is absent")
     p.add_argument("--warmup", type=int, default=1)
@@ -306,15 +199,10 @@ def main(argv=None):
         if a.frames is None:
             raise SystemExit("--frames is required without --input")
         T = a.frames
-        if HAVE_NUMPY:
-            from make_fixtures import make_frames
+        from make_fixtures import make_frames
 
-            frames = torch.from_numpy(make_frames(a.frames_seed, T, H, W))
-            src = f"make_frames(seed={a.frames_seed})"
-        else:
-            frames = make_frames_torch(a.frames_seed, T, H, W)
-            src = f"make_frames_torch(seed={a.frames_seed})"
-            notes.append("numpy missing: frames from a torch generator (not the fixtures' make_frames)")
+        frames = torch.from_numpy(make_frames(a.frames_seed, T, H, W))
+        src = f"make_frames(seed={a.frames_seed})"
 
     # model
     model = MSVSR.from_config(a.config)

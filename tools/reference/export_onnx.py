@@ -351,35 +351,6 @@ def check(model):
 # ----------------------------------------------------------------------------------------------------
 
 
-def _dcn_grid_sample_traceable(x, offset, mask, weight, bias, padding=1, dilation=1):
-    """msvsr_torch._dcn_grid_sample with every size a Python int (under the ONNX tracer `weight.shape`
-    yields tensors, which divmod/view reject); same arithmetic, so the same function."""
-    import torch.nn.functional as F
-
-    n, cin, h, w = (int(d) for d in x.shape)
-    cout, _, kh, kw = (int(d) for d in weight.shape)
-    kk = kh * kw
-    g = int(offset.shape[1]) // (2 * kk)
-    cpg = cin // g
-    off = offset.view(n, g, kk, 2, h, w)
-    msk = mask.view(n, g, kk, h, w)
-    ys = torch.arange(h, device=x.device, dtype=x.dtype).view(1, h, 1)
-    xs = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, w)
-    cols = []
-    xg = x.view(n * g, cpg, h, w)
-    for k in range(kk):
-        i, j = divmod(k, kw)
-        py = ys - padding + i * dilation + off[:, :, k, 0].reshape(n * g, h, w)
-        px = xs - padding + j * dilation + off[:, :, k, 1].reshape(n * g, h, w)
-        grid = torch.stack((2.0 * px / max(w - 1, 1) - 1.0, 2.0 * py / max(h - 1, 1) - 1.0), dim=3)
-        smp = F.grid_sample(xg, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-        smp = smp.view(n, g, cpg, h, w) * msk[:, :, k].unsqueeze(2)
-        cols.append(smp.reshape(n, cin, h, w))
-    col = torch.stack(cols, dim=2)  # (n, cin, kk, h, w)
-    out = torch.einsum("ock,nckhw->nohw", weight.reshape(cout, cin, kk), col)
-    return out + bias.view(1, cout, 1, 1)
-
-
 class _Wrapped(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
@@ -446,8 +417,6 @@ def main(argv=None):
     weights_seed = 1 if (a.weights_seed is None and not a.pdparams) else a.weights_seed
     t0 = time.perf_counter()
     msvsr_torch.set_dcn_impl("torchvision" if a.dcn == "deformconv" else "grid_sample")
-    if a.dcn == "grid_sample":
-        msvsr_torch._dcn_grid_sample = _dcn_grid_sample_traceable
     model, wsrc = build_model(a.config, weights_seed, a.pdparams)
     wrapped = _Wrapped(model).eval()
 

@@ -112,11 +112,12 @@ def flow_warp(x, flow, padding_mode="zeros"):
 
 def _dcn_grid_sample(x, offset, mask, weight, bias, padding=1, dilation=1):
     """Modulated DCN (stride 1) from grid_sample: per (group, tap) bilinear zero-padded sampling at
-    (y - pad + i*dil + dy, x - pad + j*dil + dx), times the mask, then a 1x1-style contraction."""
-    n, cin, h, w = x.shape
-    cout, _, kh, kw = weight.shape
+    (y - pad + i*dil + dy, x - pad + j*dil + dx), times the mask, then a 1x1-style contraction.
+    Sizes are taken as Python ints so that the ONNX tracer (where .shape yields tensors) can follow it."""
+    n, cin, h, w = (int(d) for d in x.shape)
+    cout, _, kh, kw = (int(d) for d in weight.shape)
     kk = kh * kw
-    g = offset.shape[1] // (2 * kk)
+    g = int(offset.shape[1]) // (2 * kk)
     cpg = cin // g
     off = offset.view(n, g, kk, 2, h, w)
     msk = mask.view(n, g, kk, h, w)
