@@ -1,7 +1,7 @@
 // Runs PP-MSVSR on chunks of T frames of one size. The plan (buffers, pipelines, bind groups) is built once
 // per (config, T, h, w, precision) and reused for every chunk of that shape; a chunk is then a few
 // writeBuffer calls, one encoded pass holding every dispatch, and the readback of the outputs.
-import type { Gpu } from './device.js';
+import { GpuError, type Gpu } from './device.js';
 import { unpackChannels, type DType } from './tensor.js';
 import { Builder } from './builder.js';
 import { Plan } from './plan.js';
@@ -43,6 +43,16 @@ export class MsvsrRunner {
       return new MsvsrRunner(gpu, cfg, T, h, w, dtype, b, net, plan);
     } catch (e) {
       b.destroy();
+      const m = (e as Error).message;
+      const f16 = dtype === 'f32' ? ' or precision f16 (half the memory)' : '';
+      if (/maxStorageBufferBindingSize/.test(m)) {
+        throw new GpuError(`${m}\nFrames of ${w}x${h} are too large for this adapter in ${dtype}${dtype === 'f32' ? '; precision f16 halves every tensor' : ''}.`);
+      }
+      if (/allocating|out of memory/i.test(m)) {
+        const { slotBytes } = Plan.assign(b.graph);
+        const mib = (slotBytes.reduce((x, y) => x + y, 0) / 2 ** 20).toFixed(0);
+        throw new GpuError(`${m}\nA chunk of ${T} frames at ${w}x${h} (${dtype}) needs ${mib} MiB of GPU memory: use fewer frames per chunk (chunkSize, --chunk)${f16}.`);
+      }
       throw e;
     }
   }
