@@ -86,7 +86,7 @@ export class Gpu {
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     const i = adapter.info;
     const desc: AdapterDescription = {
-      name: i.description || i.device || i.vendor || 'unknown adapter',
+      name: i.description || i.device || [i.vendor, i.architecture].filter(Boolean).join(' ') || 'unknown adapter',
       vendor: i.vendor,
       architecture: i.architecture,
       description: i.description,
@@ -98,7 +98,7 @@ export class Gpu {
   /** Wraps a device the caller created and keeps ownership of (destroy() leaves it alone). */
   static wrap(device: GPUDevice): Gpu {
     const i = device.adapterInfo;
-    const name = i?.description || i?.device || i?.vendor || 'caller-provided device';
+    const name = i?.description || i?.device || [i?.vendor, i?.architecture].filter(Boolean).join(' ') || 'caller-provided device';
     return new Gpu(device, { name, vendor: i?.vendor ?? '', architecture: i?.architecture ?? '', description: i?.description ?? '', backend: '' }, undefined);
   }
 
