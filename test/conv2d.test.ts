@@ -9,10 +9,14 @@ import { ParamBuffer, convWeights, expectClose, openGpu, poison } from './helper
 import { fromHalf, toHalf } from '../src/graph/half.js';
 
 let gpu: Gpu;
+const errors: string[] = [];
 beforeAll(async () => {
   gpu = await openGpu();
 });
-afterAll(() => gpu?.destroy());
+afterAll(() => {
+  gpu?.destroy();
+  console.log(`conv2d measured max error (relative to the output's scale):\n  ${errors.join('\n  ')}`);
+});
 
 interface Case {
   name: string;
@@ -117,7 +121,7 @@ describe('conv2d (f32) vs float64 CPU reference', () => {
   cases.forEach((c, i) => {
     it(c.name, async () => {
       const { got, want } = await runCase(c, 100 + 7 * i);
-      expectClose(got, want, 1e-4, c.name);
+      errors.push(`${c.name}: ${expectClose(got, want, 1e-4, c.name).toExponential(2)}`);
     });
   });
 });
@@ -126,7 +130,7 @@ describe('conv2d (f16 storage) vs float64 CPU reference', () => {
   casesF16.forEach((c, i) => {
     it(c.name, async () => {
       const { got, want } = await runCase(c, 900 + 7 * i);
-      expectClose(got, want, 2e-3, c.name);
+      errors.push(`${c.name}: ${expectClose(got, want, 2e-3, c.name).toExponential(2)}`);
     });
   });
 });
@@ -169,7 +173,7 @@ describe('conv2d: fused x4 image skip (UPRES)', () => {
     await runDispatches(gpu, [await conv2d(gpu, shape, { weights, wOff, bOff, sources: [xt], residuals: [it], out })]);
     const got = await out.download();
     const want = ref.add(ref.conv2d(ref.img(h, w, cin, x), weight, bias, cout, 3), sampling.resize(ref.img(h / 4, w / 4, 3, im), h, w, false));
-    expectClose(got, want.d, 1e-4, 'upres');
+    errors.push(`upres: ${expectClose(got, want.d, 1e-4, 'upres').toExponential(2)}`);
     for (const t of [xt, it, out]) t.destroy();
     weights.destroy();
   });
