@@ -1,6 +1,7 @@
 // Runs PP-MSVSR on chunks of T frames of one size. The plan (buffers, pipelines, bind groups) is built once
 // per (config, T, h, w, precision) and reused for every chunk of that shape; a chunk is then a few
-// writeBuffer calls, one encoded pass holding every dispatch, and the readback of the outputs.
+// writeBuffer calls, the prepared dispatches encoded into a few command buffers, and the readback of the
+// outputs (copied out by the GPU as soon as each is complete).
 import { GpuError, type Gpu } from './device.js';
 import { unpackChannels, type DType } from './tensor.js';
 import { Builder } from './builder.js';

@@ -168,8 +168,9 @@ export class Plan {
     let inBuffer = 0;
     this.dispatches.forEach((x, i) => {
       encodeDispatch(pass, x);
+      inBuffer++;
       const copy = copies.get(i);
-      if (copy || ++inBuffer >= perBuffer) {
+      if (copy || inBuffer >= perBuffer) {
         pass.end();
         for (const v of copy ?? []) {
           const t = this.tensor(v);

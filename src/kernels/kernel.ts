@@ -221,11 +221,13 @@ function literal(v: number | boolean | string, type: string | undefined, what: s
 }
 
 // Uniform buffers are immutable once made and many dispatches share the same contents (same shapes),
-// so they are de-duplicated per device by content.
+// so they are de-duplicated per device by content. Bind groups hold their own references, so dropping the
+// table when it grows large (many resolutions in a long-lived process) only costs some duplicates later.
 const uniformCache = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
+const UNIFORM_CACHE_MAX = 4096;
 function uniformBuffer(gpu: Gpu, data: ArrayBuffer): GPUBuffer {
   let m = uniformCache.get(gpu.device);
-  if (!m) uniformCache.set(gpu.device, (m = new Map()));
+  if (!m || m.size >= UNIFORM_CACHE_MAX) uniformCache.set(gpu.device, (m = new Map()));
   const key = Array.from(new Uint32Array(data)).join(',');
   let b = m.get(key);
   if (!b) {
