@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toUint8, upscaleFrames, upscaleStream, type Frame, type Gpu, type Model } from '../src/index.js';
-import { openGpu } from './helpers.js';
+import { toUint8, upscaleFrames, upscaleStream, type Frame, type Model } from '../src/index.js';
+import { useGpu } from './helpers.js';
 import { loadFixtureModel } from './fixtures.js';
 import { rng } from './reference/rng.js';
 
-let gpu: Gpu;
+const suite = useGpu();
 let model: Model;
 beforeAll(async () => {
-  gpu = await openGpu();
   model = await loadFixtureModel();
 });
-afterAll(() => gpu?.destroy());
 
 /** Smooth-ish random 8-bit RGB frames (gradients plus noise) so the flows have something to track. */
 function frames8(n: number, w: number, h: number, seed: number): Frame[] {
@@ -61,9 +59,9 @@ describe('upscaleFrames', () => {
       }
       return { width: W, height: H, data: d, channels: 4 as const };
     });
-    const o8 = await upscaleFrames(f8, { model, device: gpu });
-    const of = await upscaleFrames(ff, { model, device: gpu });
-    const oa = await upscaleFrames(rgba, { model, device: gpu });
+    const o8 = await upscaleFrames(f8, { model, device: suite.gpu });
+    const of = await upscaleFrames(ff, { model, device: suite.gpu });
+    const oa = await upscaleFrames(rgba, { model, device: suite.gpu });
     expect(o8).toHaveLength(3);
     for (let t = 0; t < 3; t++) {
       expect(o8[t].width).toBe(4 * W);
@@ -81,22 +79,22 @@ describe('upscaleFrames', () => {
 
   it('23 frames with chunkSize 10 equal three independent runs of 10, 10 and 3', async () => {
     const f = frames8(23, W, H, 2);
-    const chunked = await upscaleFrames(f, { model, device: gpu, chunkSize: 10 });
+    const chunked = await upscaleFrames(f, { model, device: suite.gpu, chunkSize: 10 });
     const parts = [
-      ...(await upscaleFrames(f.slice(0, 10), { model, device: gpu, chunkSize: 100 })),
-      ...(await upscaleFrames(f.slice(10, 20), { model, device: gpu, chunkSize: 100 })),
-      ...(await upscaleFrames(f.slice(20), { model, device: gpu, chunkSize: 100 })),
+      ...(await upscaleFrames(f.slice(0, 10), { model, device: suite.gpu, chunkSize: 100 })),
+      ...(await upscaleFrames(f.slice(10, 20), { model, device: suite.gpu, chunkSize: 100 })),
+      ...(await upscaleFrames(f.slice(20), { model, device: suite.gpu, chunkSize: 100 })),
     ];
     expect(chunked).toHaveLength(23);
     for (let t = 0; t < 23; t++) expect(Array.from(chunked[t].data), `frame ${t}`).toEqual(Array.from(parts[t].data));
     // and chunking matters: one pass over frames 0..12 gives a different frame 9 (so the test can fail)
-    const long = await upscaleFrames(f.slice(0, 13), { model, device: gpu, chunkSize: 13 });
+    const long = await upscaleFrames(f.slice(0, 13), { model, device: suite.gpu, chunkSize: 13 });
     expect(Array.from(long[9].data)).not.toEqual(Array.from(chunked[9].data));
   });
 
   it('reports progress per chunk', async () => {
     const seen: [number, number][] = [];
-    await upscaleFrames(frames8(5, W, H, 3), { model, device: gpu, chunkSize: 2, onProgress: (d, t) => seen.push([d, t]) });
+    await upscaleFrames(frames8(5, W, H, 3), { model, device: suite.gpu, chunkSize: 2, onProgress: (d, t) => seen.push([d, t]) });
     expect(seen).toEqual([
       [2, 5],
       [4, 5],
@@ -114,12 +112,12 @@ describe('upscaleFrames', () => {
         closed++;
       }
     }
-    for await (const _ of upscaleStream(source(), { model, device: gpu, chunkSize: 2 })) break;
+    for await (const _ of upscaleStream(source(), { model, device: suite.gpu, chunkSize: 2 })) break;
     expect(closed).toBe(1);
     const seen: number[] = [];
     await expect(
       (async () => {
-        for await (const o of upscaleStream(source(3), { model, device: gpu, chunkSize: 2 })) seen.push(o.width);
+        for await (const o of upscaleStream(source(3), { model, device: suite.gpu, chunkSize: 2 })) seen.push(o.width);
       })(),
     ).rejects.toThrow(/frame 3: data has 5 values/);
     expect(seen).toHaveLength(2); // the first chunk came out before the bad frame's chunk failed
@@ -128,17 +126,17 @@ describe('upscaleFrames', () => {
 
   it('rejects bad input with a message naming the problem', async () => {
     const ok = frames8(2, W, H, 4);
-    await expect(upscaleFrames([], { model, device: gpu })).rejects.toThrow(/zero frames/);
-    await expect(upscaleFrames([ok[0], { width: W + 1, height: H, data: new Uint8Array((W + 1) * H * 3) }], { model, device: gpu })).rejects.toThrow(
+    await expect(upscaleFrames([], { model, device: suite.gpu })).rejects.toThrow(/zero frames/);
+    await expect(upscaleFrames([ok[0], { width: W + 1, height: H, data: new Uint8Array((W + 1) * H * 3) }], { model, device: suite.gpu })).rejects.toThrow(
       /frame 1 is 21x12, but frame 0 is 20x12/,
     );
-    await expect(upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 3 - 1) }], { model, device: gpu })).rejects.toThrow(
+    await expect(upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 3 - 1) }], { model, device: suite.gpu })).rejects.toThrow(
       /frame 0: data has 719 values; a 20x12 frame needs 720 \(RGB\) or 960 \(RGBA\)/,
     );
-    await expect(upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 2), channels: 2 as unknown as 3 }], { model, device: gpu })).rejects.toThrow(
+    await expect(upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 2), channels: 2 as unknown as 3 }], { model, device: suite.gpu })).rejects.toThrow(
       /frame 0: 2 channels; only RGB \(3\) or RGBA \(4\)/,
     );
-    await expect(upscaleFrames(ok, { device: gpu })).rejects.toThrow(/no weights/);
-    await expect(upscaleFrames(ok, { model, device: gpu, chunkSize: 0 })).rejects.toThrow(/chunkSize 0/);
+    await expect(upscaleFrames(ok, { device: suite.gpu })).rejects.toThrow(/no weights/);
+    await expect(upscaleFrames(ok, { model, device: suite.gpu, chunkSize: 0 })).rejects.toThrow(/chunkSize 0/);
   });
 });

@@ -1,22 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, type Gpu } from '../src/index.js';
+import { Tensor } from '../src/index.js';
 import { conv2d, inputRows, type Conv2dShape } from '../src/kernels/conv2d.js';
 import * as sampling from './reference/sampling.js';
 import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import { uniform } from './reference/rng.js';
-import { ParamBuffer, convWeights, expectClose, openGpu, poison } from './helpers.js';
+import { ParamBuffer, convWeights, expectClose, poison, useGpu } from './helpers.js';
 import { fromHalf, toHalf } from '../src/graph/half.js';
 
-let gpu: Gpu;
-const errors: string[] = [];
-beforeAll(async () => {
-  gpu = await openGpu();
-});
-afterAll(() => {
-  gpu?.destroy();
-  console.log(`conv2d measured max error (relative to the output's scale):\n  ${errors.join('\n  ')}`);
-});
+const suite = useGpu('conv2d measured max error (relative to the output\'s scale)');
+const errors = suite.errors;
 
 interface Case {
   name: string;
@@ -52,14 +45,14 @@ async function runCase({ h, w, shape, noBias }: Case, seed: number) {
   if (shape.shuffle) want = ref.pixelShuffle(want);
   for (const r of rs) want = ref.add(want, ref.img(eh, ew, ec, r));
 
-  const { weights, wOff, bOff } = convWeights(gpu, weight, bias, shape);
+  const { weights, wOff, bOff } = convWeights(suite.gpu, weight, bias, shape);
   const dt = shape.dtype ?? 'f32';
-  const sources = xs.map((x, i) => Tensor.upload(gpu, x, h, w, shape.sources[i], dt));
-  const residuals = rs.map((r) => Tensor.upload(gpu, r, eh, ew, ec, dt));
-  const out = Tensor.alloc(gpu, eh, ew, ec, dt);
+  const sources = xs.map((x, i) => Tensor.upload(suite.gpu, x, h, w, shape.sources[i], dt));
+  const residuals = rs.map((r) => Tensor.upload(suite.gpu, r, eh, ew, ec, dt));
+  const out = Tensor.alloc(suite.gpu, eh, ew, ec, dt);
   poison(out);
-  const d = await conv2d(gpu, shape, { weights, wOff, bOff, sources, residuals, out });
-  await runDispatches(gpu, [d]);
+  const d = await conv2d(suite.gpu, shape, { weights, wOff, bOff, sources, residuals, out });
+  await runDispatches(suite.gpu, [d]);
   const got = await out.downloadPadded();
   // padding channels stay zero
   const cp = Math.ceil(ec / 4) * 4;
@@ -138,20 +131,20 @@ describe('conv2d (f16 storage) vs float64 CPU reference', () => {
 describe('conv2d shape checks', () => {
   it('rejects a source with the wrong channel count, naming it', async () => {
     const params = new ParamBuffer();
-    const weights = params.upload(gpu);
-    const a = Tensor.alloc(gpu, 4, 4, 32);
-    const b = Tensor.alloc(gpu, 4, 4, 16);
-    const out = Tensor.alloc(gpu, 4, 4, 32);
-    await expect(conv2d(gpu, { sources: [32, 32], cout: 32, k: 3 }, { weights, wOff: 0, bOff: 0, sources: [a, b], out })).rejects.toThrow(
+    const weights = params.upload(suite.gpu);
+    const a = Tensor.alloc(suite.gpu, 4, 4, 32);
+    const b = Tensor.alloc(suite.gpu, 4, 4, 16);
+    const out = Tensor.alloc(suite.gpu, 4, 4, 32);
+    await expect(conv2d(suite.gpu, { sources: [32, 32], cout: 32, k: 3 }, { weights, wOff: 0, bOff: 0, sources: [a, b], out })).rejects.toThrow(
       /source 1 is 4x4x16 f32, expected 4x4x32/,
     );
   });
   it('rejects more than 6 slots', async () => {
     const params = new ParamBuffer();
-    const weights = params.upload(gpu);
-    const t = Tensor.alloc(gpu, 2, 2, 4);
+    const weights = params.upload(suite.gpu);
+    const t = Tensor.alloc(suite.gpu, 2, 2, 4);
     await expect(
-      conv2d(gpu, { sources: [4, 4, 4, 4, 4, 4], cout: 4, k: 3, residuals: 1 }, { weights, wOff: 0, bOff: 0, sources: [t, t, t, t, t, t], residuals: [t], out: t }),
+      conv2d(suite.gpu, { sources: [4, 4, 4, 4, 4, 4], cout: 4, k: 3, residuals: 1 }, { weights, wOff: 0, bOff: 0, sources: [t, t, t, t, t, t], residuals: [t], out: t }),
     ).rejects.toThrow(/exceed 6 slots/);
   });
 });
@@ -165,12 +158,12 @@ describe('conv2d: fused x4 image skip (UPRES)', () => {
     const weight = uniform(702, cout * cin * 9, -1 / Math.sqrt(cin * 9), 1 / Math.sqrt(cin * 9));
     const bias = uniform(703, cout, -0.5, 0.5);
     const shape = { sources: [cin], cout, k: 3, residuals: 1, upres: true };
-    const { weights, wOff, bOff } = convWeights(gpu, weight, bias, shape);
-    const xt = Tensor.upload(gpu, x, h, w, cin);
-    const it = Tensor.upload(gpu, im, h / 4, w / 4, 3);
-    const out = Tensor.alloc(gpu, h, w, cout);
+    const { weights, wOff, bOff } = convWeights(suite.gpu, weight, bias, shape);
+    const xt = Tensor.upload(suite.gpu, x, h, w, cin);
+    const it = Tensor.upload(suite.gpu, im, h / 4, w / 4, 3);
+    const out = Tensor.alloc(suite.gpu, h, w, cout);
     poison(out);
-    await runDispatches(gpu, [await conv2d(gpu, shape, { weights, wOff, bOff, sources: [xt], residuals: [it], out })]);
+    await runDispatches(suite.gpu, [await conv2d(suite.gpu, shape, { weights, wOff, bOff, sources: [xt], residuals: [it], out })]);
     const got = await out.download();
     const want = ref.add(ref.conv2d(ref.img(h, w, cin, x), weight, bias, cout, 3), sampling.resize(ref.img(h / 4, w / 4, 3, im), h, w, false));
     errors.push(`upres: ${expectClose(got, want.d, 1e-4, 'upres').toExponential(2)}`);
@@ -200,28 +193,28 @@ describe('conv2d: row bands', () => {
       const f = shape.shuffle ? 2 : 1;
       const oc = shape.shuffle ? shape.cout / 4 : shape.cout;
       const res = shape.residuals ? [uniform(830 + i, f * oh * f * ow * oc)] : [];
-      const { weights, wOff, bOff } = convWeights(gpu, weight, bias, shape);
+      const { weights, wOff, bOff } = convWeights(suite.gpu, weight, bias, shape);
       // whole image
-      const full = xs.map((x, j) => Tensor.upload(gpu, x, h, w, shape.sources[j]));
-      const fullRes = res.map((r) => Tensor.upload(gpu, r, f * oh, f * ow, oc));
-      const fullOut = Tensor.alloc(gpu, f * oh, f * ow, oc);
-      await runDispatches(gpu, [await conv2d(gpu, shape, { weights, wOff, bOff, sources: full, residuals: fullRes, out: fullOut })]);
+      const full = xs.map((x, j) => Tensor.upload(suite.gpu, x, h, w, shape.sources[j]));
+      const fullRes = res.map((r) => Tensor.upload(suite.gpu, r, f * oh, f * ow, oc));
+      const fullOut = Tensor.alloc(suite.gpu, f * oh, f * ow, oc);
+      await runDispatches(suite.gpu, [await conv2d(suite.gpu, shape, { weights, wOff, bOff, sources: full, residuals: fullRes, out: fullOut })]);
       const whole = await fullOut.download();
       // band: sources hold only input rows [lo, hi), the output buffer only the band's rows
       const [lo, hi] = inputRows(c.rowStart, c.rowStart + c.rows, h, 3, stride);
       const cut = (d: Float32Array, ch: number, a: number, b: number, width: number) => d.slice(a * width * ch, b * width * ch);
-      const srcs = xs.map((x, j) => Tensor.upload(gpu, cut(x, shape.sources[j], lo, hi, w), hi - lo, w, shape.sources[j]));
-      const bandRes = res.map((r) => Tensor.upload(gpu, cut(r, oc, f * c.rowStart, f * (c.rowStart + c.rows), f * ow), f * c.rows, f * ow, oc));
-      const out = Tensor.alloc(gpu, f * c.rows, f * ow, oc);
+      const srcs = xs.map((x, j) => Tensor.upload(suite.gpu, cut(x, shape.sources[j], lo, hi, w), hi - lo, w, shape.sources[j]));
+      const bandRes = res.map((r) => Tensor.upload(suite.gpu, cut(r, oc, f * c.rowStart, f * (c.rowStart + c.rows), f * ow), f * c.rows, f * ow, oc));
+      const out = Tensor.alloc(suite.gpu, f * c.rows, f * ow, oc);
       poison(out);
       const band = { inH: h, inY0: lo, rowStart: c.rowStart, rows: c.rows, outY0: c.rowStart };
-      await runDispatches(gpu, [await conv2d(gpu, shape, { weights, wOff, bOff, sources: srcs, residuals: bandRes, out, band })]);
+      await runDispatches(suite.gpu, [await conv2d(suite.gpu, shape, { weights, wOff, bOff, sources: srcs, residuals: bandRes, out, band })]);
       const got = await out.download();
       expect(Array.from(got)).toEqual(Array.from(cut(whole, oc, f * c.rowStart, f * (c.rowStart + c.rows), f * ow)));
       // a band whose sources miss a needed row is refused up front
       if (lo > 0) {
         await expect(
-          conv2d(gpu, shape, { weights, wOff, bOff, sources: srcs, residuals: bandRes, out, band: { ...band, inY0: lo + 1 } }),
+          conv2d(suite.gpu, shape, { weights, wOff, bOff, sources: srcs, residuals: bandRes, out, band: { ...band, inY0: lo + 1 } }),
         ).rejects.toThrow(/need input rows/);
       }
       for (const t of [...full, ...fullRes, fullOut, ...srcs, ...bandRes, out]) t.destroy();

@@ -1,25 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, type Gpu } from '../src/index.js';
+import { Tensor } from '../src/index.js';
 import { conv2d } from '../src/kernels/conv2d.js';
 import { deformConv } from '../src/kernels/deform_conv.js';
 import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import * as dcnRef from './reference/dcn.js';
 import { rng, uniform } from './reference/rng.js';
-import { convWeights, expectClose, openGpu, poison } from './helpers.js';
+import { convWeights, expectClose, poison, useGpu } from './helpers.js';
 import { chwToHwc } from './fixtures.js';
 import { readFileSync } from 'node:fs';
 import { readSafetensors } from '../src/weights/safetensors.js';
 
-let gpu: Gpu;
-const errors: string[] = [];
-beforeAll(async () => {
-  gpu = await openGpu();
-});
-afterAll(() => {
-  gpu?.destroy();
-  console.log(`deform_conv measured max error (relative to the output's scale):\n  ${errors.join('\n  ')}`);
-});
+const suite = useGpu('deform_conv measured max error (relative to the output\'s scale)');
+const errors = suite.errors;
 
 /** An [offsets | masks] tensor: offsets drawn by `offset(r)`, masks in (0, 1). */
 function makeOm(seed: number, h: number, w: number, G: number, offset: (r: () => number) => number): Float32Array {
@@ -30,10 +23,9 @@ function makeOm(seed: number, h: number, w: number, G: number, offset: (r: () =>
   return d;
 }
 
-async function runDcn(h: number, w: number, cin: number, cout: number, G: number, om: Float32Array, seed: number) {
-  const x = uniform(seed, h * w * cin);
-  const weight = uniform(seed + 1, cout * cin * 9, -1 / Math.sqrt(cin * 9), 1 / Math.sqrt(cin * 9));
-  const bias = uniform(seed + 2, cout, -0.5, 0.5);
+/** Runs deform_conv on HWC inputs (om = [offsets | masks]) into a poisoned output and reads it back. */
+async function gpuDcn(x: Float32Array, om: Float32Array, weight: Float32Array, bias: Float32Array, h: number, w: number, cin: number, cout: number, G: number) {
+  const gpu = suite.gpu;
   const { weights, wOff, bOff } = convWeights(gpu, weight, bias, { sources: [cin], cout, k: 3 });
   const xt = Tensor.upload(gpu, x, h, w, cin);
   const omt = Tensor.upload(gpu, om, h, w, 27 * G);
@@ -43,9 +35,15 @@ async function runDcn(h: number, w: number, cin: number, cout: number, G: number
   const got = await out.download();
   for (const t of [xt, omt, out]) t.destroy();
   weights.destroy();
-  const xi = ref.img(h, w, cin, x);
-  const omi = ref.img(h, w, 27 * G, om);
-  return { got, xi, omi, weight, bias };
+  return got;
+}
+
+async function runDcn(h: number, w: number, cin: number, cout: number, G: number, om: Float32Array, seed: number) {
+  const x = uniform(seed, h * w * cin);
+  const weight = uniform(seed + 1, cout * cin * 9, -1 / Math.sqrt(cin * 9), 1 / Math.sqrt(cin * 9));
+  const bias = uniform(seed + 2, cout, -0.5, 0.5);
+  const got = await gpuDcn(x, om, weight, bias, h, w, cin, cout, G);
+  return { got, xi: ref.img(h, w, cin, x), omi: ref.img(h, w, 27 * G, om), weight, bias };
 }
 
 describe('deform_conv (modulated DCNv2) vs float64 reference', () => {
@@ -93,12 +91,12 @@ describe('offset head fused into the conv epilogue', () => {
           return e;
         })();
         const shape = { sources: [cin], cout, k: 3, head } as const;
-        const { weights, wOff, bOff } = convWeights(gpu, weight, bias, shape);
-        const xt = Tensor.upload(gpu, x, h, w, cin);
-        const et = Tensor.upload(gpu, extra, h, w, extraC);
-        const out = Tensor.alloc(gpu, h, w, cout);
+        const { weights, wOff, bOff } = convWeights(suite.gpu, weight, bias, shape);
+        const xt = Tensor.upload(suite.gpu, x, h, w, cin);
+        const et = Tensor.upload(suite.gpu, extra, h, w, extraC);
+        const out = Tensor.alloc(suite.gpu, h, w, cout);
         poison(out);
-        await runDispatches(gpu, [await conv2d(gpu, shape, { weights, wOff, bOff, sources: [xt], head: et, out })]);
+        await runDispatches(suite.gpu, [await conv2d(suite.gpu, shape, { weights, wOff, bOff, sources: [xt], head: et, out })]);
         const got = await out.download();
         for (const t of [xt, et, out]) t.destroy();
         weights.destroy();
@@ -131,15 +129,7 @@ describe('deform_conv vs torchvision.ops.deform_conv2d fixtures', () => {
         om.set(off.subarray(p * 18 * G, (p + 1) * 18 * G), p * 27 * G);
         om.set(msk.subarray(p * 9 * G, (p + 1) * 9 * G), p * 27 * G + 18 * G);
       }
-      const { weights, wOff, bOff } = convWeights(gpu, get('weight').data, get('bias').data, { sources: [cin], cout, k: 3 });
-      const xt = Tensor.upload(gpu, chwToHwc(get('x').data, cin, h, w), h, w, cin);
-      const omt = Tensor.upload(gpu, om, h, w, 27 * G);
-      const out = Tensor.alloc(gpu, h, w, cout);
-      poison(out);
-      await runDispatches(gpu, [await deformConv(gpu, { cin, cout, groups: G }, { weights, wOff, bOff, x: xt, om: omt, out })]);
-      const got = await out.download();
-      for (const t of [xt, omt, out]) t.destroy();
-      weights.destroy();
+      const got = await gpuDcn(chwToHwc(get('x').data, cin, h, w), om, get('weight').data, get('bias').data, h, w, cin, cout, G);
       errors.push(`torchvision case ${i}: ${expectClose(got, chwToHwc(get('out').data, cout, h, w), 1e-4, `torchvision case ${i}`).toExponential(2)}`);
     });
   }

@@ -8,11 +8,11 @@
 // trip moves each sample by up to a few ulps of the coordinate (~1e-6 px here), so agreement is ~1e-6.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, type Gpu } from '../src/index.js';
+import { Tensor } from '../src/index.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 import { runDispatches } from '../src/kernels/kernel.js';
 import { flowWarp } from '../src/kernels/flow_warp.js';
-import { expectClose, openGpu } from './helpers.js';
+import { expectClose, useGpu } from './helpers.js';
 import { chwToHwc } from './fixtures.js';
 
 const fixture = readSafetensors(new Uint8Array(readFileSync(new URL('./fixtures/ops_grid_sample.safetensors', import.meta.url))), 'ops_grid_sample');
@@ -24,15 +24,8 @@ function get(name: string): { shape: number[]; data: Float32Array } {
   return t;
 }
 
-let gpu: Gpu;
-const errors: string[] = [];
-beforeAll(async () => {
-  gpu = await openGpu();
-});
-afterAll(() => {
-  gpu?.destroy();
-  console.log(`flow_warp vs torch grid_sample, max error (relative):\n  ${errors.join('\n  ')}`);
-});
+const suite = useGpu('flow_warp vs torch grid_sample, max error (relative)');
+const errors = suite.errors;
 
 describe('flow_warp vs PyTorch grid_sample (PaddleGAN flow_warp construction)', () => {
   it('fixture has cases', () => {
@@ -46,12 +39,12 @@ describe('flow_warp vs PyTorch grid_sample (PaddleGAN flow_warp construction)', 
         const flowT = get(`case${i}.flow`);
         expect(flowT.shape).toEqual([h, w, 2]);
         const want = get(`case${i}.out_${padding}`);
-        const src = Tensor.upload(gpu, chwToHwc(x.data, c, h, w), h, w, c);
-        const flow = Tensor.upload(gpu, flowT.data, h, w, 2);
-        const out = Tensor.alloc(gpu, h, w, c);
+        const src = Tensor.upload(suite.gpu, chwToHwc(x.data, c, h, w), h, w, c);
+        const flow = Tensor.upload(suite.gpu, flowT.data, h, w, 2);
+        const out = Tensor.alloc(suite.gpu, h, w, c);
         const n = h * w * out.c4 * 4;
-        gpu.device.queue.writeBuffer(out.buffer, 0, new Float32Array(n).fill(NaN));
-        await runDispatches(gpu, [await flowWarp(gpu, { src, flow, out }, padding)]);
+        suite.gpu.device.queue.writeBuffer(out.buffer, 0, new Float32Array(n).fill(NaN));
+        await runDispatches(suite.gpu, [await flowWarp(suite.gpu, { src, flow, out }, padding)]);
         const padded = await out.downloadPadded();
         const cp = out.c4 * 4;
         const got = new Float32Array(h * w * c);

@@ -1,5 +1,5 @@
 // Shared test plumbing: one GPU per test file, weights packed into a ParamBuffer, and the tolerance check.
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { getDevice, type Gpu, type Tensor } from '../src/index.js';
 import { ParamBuffer } from '../src/graph/params.js';
 import { packConv2d, type Conv2dShape } from '../src/kernels/conv2d.js';
@@ -7,6 +7,29 @@ import { maxAbsDiff, type Arr } from './reference/ops.js';
 
 export async function openGpu(): Promise<Gpu> {
   return getDevice();
+}
+
+/**
+ * One device for a test file, opened before its tests and released after; `errors` collects measured
+ * errors that are printed under `report` at the end.
+ */
+export function useGpu(report?: string): { readonly gpu: Gpu; errors: string[] } {
+  let gpu: Gpu | undefined;
+  const errors: string[] = [];
+  beforeAll(async () => {
+    gpu = await openGpu();
+  });
+  afterAll(() => {
+    gpu?.destroy();
+    if (report && errors.length) console.log(`${report}:\n  ${errors.join('\n  ')}`);
+  });
+  return {
+    get gpu() {
+      if (!gpu) throw new Error('useGpu: the device opens in beforeAll');
+      return gpu;
+    },
+    errors,
+  };
 }
 
 export { ParamBuffer };

@@ -1,18 +1,16 @@
 // Memory: a long stream holds GPU and host memory flat; frames too large for the adapter's binding limit
 // fail before any GPU work with the limit and the size in the message.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upscaleFrames, upscaleStream, type Frame, type Gpu, type Model } from '../src/index.js';
-import { openGpu } from './helpers.js';
+import { upscaleFrames, upscaleStream, type Frame, type Model } from '../src/index.js';
+import { useGpu } from './helpers.js';
 import { loadFixtureModel } from './fixtures.js';
 import { rng } from './reference/rng.js';
 
-let gpu: Gpu;
+const suite = useGpu();
 let model: Model;
 beforeAll(async () => {
-  gpu = await openGpu();
   model = await loadFixtureModel();
 });
-afterAll(() => gpu?.destroy());
 
 async function* frames(n: number, w: number, h: number): AsyncGenerator<Frame> {
   const r = rng(5);
@@ -28,11 +26,11 @@ describe('memory', () => {
     const gpuBytes: number[] = [];
     const rss: number[] = [];
     let n = 0;
-    const before = gpu.liveBytes;
-    for await (const f of upscaleStream(frames(100, 32, 24), { model, device: gpu, chunkSize: 10 })) {
+    const before = suite.gpu.liveBytes;
+    for await (const f of upscaleStream(frames(100, 32, 24), { model, device: suite.gpu, chunkSize: 10 })) {
       expect(f.width).toBe(128);
       if (++n % 10 === 0) {
-        gpuBytes.push(gpu.liveBytes - before);
+        gpuBytes.push(suite.gpu.liveBytes - before);
         global.gc?.();
         rss.push(process.memoryUsage().rss);
       }
@@ -42,7 +40,7 @@ describe('memory', () => {
     expect(new Set(gpuBytes).size, `GPU bytes per chunk: ${gpuBytes}`).toBe(1);
     expect(gpuBytes[0]).toBeGreaterThan(0);
     // released when the stream ends
-    expect(gpu.liveBytes).toBe(before);
+    expect(suite.gpu.liveBytes).toBe(before);
     // host: after warm-up (chunk 3), growth over the next 7 chunks stays under 64 MB, while the stream moved
     // 100 x 384 x 512 x 3 bytes in and 4 bytes per value through float readback (~60 MB of outputs alone)
     const growth = (rss[9] - rss[2]) / 2 ** 20;
@@ -51,14 +49,14 @@ describe('memory', () => {
   });
 
   it('frames whose tensors exceed the binding limit fail up front, naming the limit and the size', async () => {
-    const limit = gpu.limits.maxStorageBufferBindingSize;
+    const limit = suite.gpu.limits.maxStorageBufferBindingSize;
     // the [offsets | masks] tensor has 108 channels: 432 bytes per pixel in f32
     const side = Math.ceil(Math.sqrt(limit / 432)) + 8;
     const f: Frame = { width: side, height: side, data: new Uint8Array(side * side * 3) };
-    const before = gpu.liveBytes;
-    await expect(upscaleFrames([f, f], { model, device: gpu })).rejects.toThrow(
+    const before = suite.gpu.liveBytes;
+    await expect(upscaleFrames([f, f], { model, device: suite.gpu })).rejects.toThrow(
       new RegExp(`needs \\d+ bytes, over this adapter's maxStorageBufferBindingSize of ${limit} bytes\\nFrames of \\d+x\\d+ are too large for this adapter in f32; precision f16 halves every tensor`),
     );
-    expect(gpu.liveBytes).toBe(before); // nothing allocated
+    expect(suite.gpu.liveBytes).toBe(before); // nothing allocated
   });
 });

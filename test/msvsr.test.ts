@@ -1,16 +1,11 @@
 // The whole network on the GPU against the PyTorch reference's golden fixtures.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../src/index.js';
 import { MsvsrRunner } from '../src/graph/executor.js';
 import { maxAbsDiff } from './reference/ops.js';
-import { openGpu } from './helpers.js';
+import { useGpu } from './helpers.js';
 import { chwToHwc, loadGolden } from './fixtures.js';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await openGpu();
-});
-afterAll(() => gpu?.destroy());
+const suite = useGpu();
 
 function psnr(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -27,7 +22,7 @@ describe('PP-MSVSR on the GPU vs the PyTorch reference (f32)', () => {
   for (const name of ['t1_32x48', 't2_32x48', 't5_32x48', 't7_40x56', 'l_t3_24x32', 't2_1x1', 't3_5x7', 't2_13x37']) {
     it(name, async () => {
       const g = loadGolden(name);
-      const runner = await MsvsrRunner.create(gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f32', { taps: true });
+      const runner = await MsvsrRunner.create(suite.gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f32', { taps: true });
       try {
         const outs = await runner.run(g.frames);
         const ref = g.tensors.get('out')!;
@@ -92,7 +87,7 @@ describe('PP-MSVSR on the GPU vs the PyTorch reference (f32)', () => {
 describe('PP-MSVSR in f16 storage vs the PyTorch reference', () => {
   it('t2_32x48', async () => {
     const g = loadGolden('t2_32x48');
-    const runner = await MsvsrRunner.create(gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f16');
+    const runner = await MsvsrRunner.create(suite.gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f16');
     try {
       const outs = await runner.run(g.frames);
       const ref = g.tensors.get('out')!;
@@ -117,11 +112,11 @@ describe('high-resolution bands', () => {
   for (const name of ['t2_32x48', 'l_t3_24x32']) {
     it(`${name}: 8-row bands == one band, bit for bit`, async () => {
       const g = loadGolden(name);
-      const one = await MsvsrRunner.create(gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f32');
+      const one = await MsvsrRunner.create(suite.gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f32');
       const a = await one.run(g.frames);
       const dispatchesOne = one.dispatchCount;
       one.destroy();
-      const many = await MsvsrRunner.create(gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f32', { hrBandBytes: 1 });
+      const many = await MsvsrRunner.create(suite.gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f32', { hrBandBytes: 1 });
       const b = await many.run(g.frames);
       const dispatchesMany = many.dispatchCount;
       many.destroy();

@@ -12,7 +12,7 @@
 // Every output is poisoned with NaN (padding lanes included) before the run, so unwritten elements fail,
 // and the padding channels must read back as exactly 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tensor, type Gpu } from '../src/index.js';
+import { Tensor } from '../src/index.js';
 import type { DType } from '../src/graph/tensor.js';
 import { fromHalf, toHalf } from '../src/graph/half.js';
 import { runDispatches, type Dispatch } from '../src/kernels/kernel.js';
@@ -24,20 +24,13 @@ import { add, foldedWorkgroups } from '../src/kernels/elementwise.js';
 import { img, type Img } from './reference/ops.js';
 import * as ref from './reference/sampling.js';
 import { rng, uniform } from './reference/rng.js';
-import { expectClose, openGpu, poison } from './helpers.js';
+import { expectClose, poison, useGpu } from './helpers.js';
 import { SPYNET_MEAN, SPYNET_STD } from '../src/weights/manifest.js';
 
 const TOL: Record<DType, number> = { f32: 1e-4, f16: 2e-3 };
 
-let gpu: Gpu;
-const errors: string[] = [];
-beforeAll(async () => {
-  gpu = await openGpu();
-});
-afterAll(() => {
-  gpu?.destroy();
-  console.log(`measured max error (relative to the output's scale):\n  ${errors.join('\n  ')}`);
-});
+const suite = useGpu('measured max error (relative to the output\'s scale)');
+const errors = suite.errors;
 
 /** Rounds to what a tensor of this dtype stores (the reference's input for f16 runs). */
 function q(x: Float32Array, dtype: DType): Float32Array {
@@ -46,9 +39,9 @@ function q(x: Float32Array, dtype: DType): Float32Array {
 
 /** Runs the dispatch into the poisoned outputs, checks their padding lanes are 0, compares with the references. */
 async function check(what: string, dispatch: (outs: Tensor[]) => Promise<Dispatch>, wants: Img[], dtype: DType, held: Tensor[] = []): Promise<void> {
-  const outs = wants.map((w) => Tensor.alloc(gpu, w.h, w.w, w.c, dtype, 'out'));
+  const outs = wants.map((w) => Tensor.alloc(suite.gpu, w.h, w.w, w.c, dtype, 'out'));
   outs.forEach(poison);
-  await runDispatches(gpu, [await dispatch(outs)]);
+  await runDispatches(suite.gpu, [await dispatch(outs)]);
   for (let o = 0; o < outs.length; o++) {
     const t = outs[o];
     const got = await t.downloadPadded();
@@ -132,12 +125,12 @@ async function warpCase(wc: WarpCase, padding: WarpPadding, seed: number, dtype:
   const x = q(uniform(seed, h * w * c), dtype);
   const fl = q(makeFlow(h, w, wc.flow, seed + 1), flowDtype);
   const want = ref.flowWarp(img(h, w, c, x), img(h, w, 2, fl), padding);
-  const src = Tensor.upload(gpu, x, h, w, c, dtype);
-  const flow = Tensor.upload(gpu, fl, h, w, 2, flowDtype);
+  const src = Tensor.upload(suite.gpu, x, h, w, c, dtype);
+  const flow = Tensor.upload(suite.gpu, fl, h, w, 2, flowDtype);
   const flowTag = flowDtype === dtype ? '' : `, flow ${flowDtype}`;
   await check(
     `flow_warp ${padding} ${h}x${w}x${c} ${wc.flow}${flowTag}`,
-    ([out]) => flowWarp(gpu, { src, flow, out }, padding),
+    ([out]) => flowWarp(suite.gpu, { src, flow, out }, padding),
     [want],
     dtype,
     [src, flow],
@@ -169,14 +162,14 @@ describe('flow_warp vs float64 reference', () => {
       const h = 6;
       const w = 7;
       const x = uniform(3000, h * w * 4);
-      const src = Tensor.upload(gpu, x, h, w, 4);
-      const out = Tensor.alloc(gpu, h, w, 4);
+      const src = Tensor.upload(suite.gpu, x, h, w, 4);
+      const out = Tensor.alloc(suite.gpu, h, w, 4);
       for (const [dx, dy] of shifts) {
         const fl = new Float32Array(h * w * 2);
         for (let p = 0; p < h * w; p++) fl.set([dx, dy], 2 * p);
-        const flow = Tensor.upload(gpu, fl, h, w, 2);
+        const flow = Tensor.upload(suite.gpu, fl, h, w, 2);
         poison(out);
-        await runDispatches(gpu, [await flowWarp(gpu, { src, flow, out }, padding)]);
+        await runDispatches(suite.gpu, [await flowWarp(suite.gpu, { src, flow, out }, padding)]);
         const got = await out.download();
         for (let i = 0; i < h; i++)
           for (let j = 0; j < w; j++)
@@ -192,26 +185,26 @@ describe('flow_warp vs float64 reference', () => {
     });
   }
   it('one pipeline serves every resolution (sizes live in the uniform)', async () => {
-    const a = [Tensor.alloc(gpu, 5, 6, 3), Tensor.alloc(gpu, 5, 6, 2), Tensor.alloc(gpu, 5, 6, 3)];
-    const b = [Tensor.alloc(gpu, 9, 4, 3), Tensor.alloc(gpu, 9, 4, 2), Tensor.alloc(gpu, 9, 4, 3)];
-    const da = await flowWarp(gpu, { src: a[0], flow: a[1], out: a[2] });
-    const db = await flowWarp(gpu, { src: b[0], flow: b[1], out: b[2] });
+    const a = [Tensor.alloc(suite.gpu, 5, 6, 3), Tensor.alloc(suite.gpu, 5, 6, 2), Tensor.alloc(suite.gpu, 5, 6, 3)];
+    const b = [Tensor.alloc(suite.gpu, 9, 4, 3), Tensor.alloc(suite.gpu, 9, 4, 2), Tensor.alloc(suite.gpu, 9, 4, 3)];
+    const da = await flowWarp(suite.gpu, { src: a[0], flow: a[1], out: a[2] });
+    const db = await flowWarp(suite.gpu, { src: b[0], flow: b[1], out: b[2] });
     expect(da.pipeline).toBe(db.pipeline);
-    const ra = await resize(gpu, { src: a[0], out: b[0] });
-    const rb = await resize(gpu, { src: b[0], out: a[2] });
+    const ra = await resize(suite.gpu, { src: a[0], out: b[0] });
+    const rb = await resize(suite.gpu, { src: b[0], out: a[2] });
     expect(ra.pipeline).toBe(rb.pipeline);
     for (const t of [...a, ...b]) t.destroy();
   });
   it('rejects mismatched shapes with a clear message', async () => {
-    const src = Tensor.alloc(gpu, 4, 5, 3);
-    const flow = Tensor.alloc(gpu, 4, 6, 2);
-    const out = Tensor.alloc(gpu, 4, 5, 3);
-    await expect(flowWarp(gpu, { src, flow, out })).rejects.toThrow('flow_warp: flow is 4x6x2 f32, expected 4x5x2 *');
-    const flow3 = Tensor.alloc(gpu, 4, 5, 3);
-    await expect(flowWarp(gpu, { src, flow: flow3, out })).rejects.toThrow('expected 4x5x2');
-    const out16 = Tensor.alloc(gpu, 4, 5, 3, 'f16');
-    await expect(flowWarp(gpu, { src, flow: flow3, out: out16 })).rejects.toThrow('flow_warp');
-    await expect(flowWarp(gpu, { src, flow: flow3, out: src })).rejects.toThrow();
+    const src = Tensor.alloc(suite.gpu, 4, 5, 3);
+    const flow = Tensor.alloc(suite.gpu, 4, 6, 2);
+    const out = Tensor.alloc(suite.gpu, 4, 5, 3);
+    await expect(flowWarp(suite.gpu, { src, flow, out })).rejects.toThrow('flow_warp: flow is 4x6x2 f32, expected 4x5x2 *');
+    const flow3 = Tensor.alloc(suite.gpu, 4, 5, 3);
+    await expect(flowWarp(suite.gpu, { src, flow: flow3, out })).rejects.toThrow('expected 4x5x2');
+    const out16 = Tensor.alloc(suite.gpu, 4, 5, 3, 'f16');
+    await expect(flowWarp(suite.gpu, { src, flow: flow3, out: out16 })).rejects.toThrow('flow_warp');
+    await expect(flowWarp(suite.gpu, { src, flow: flow3, out: src })).rejects.toThrow();
     for (const t of [src, flow, out, flow3, out16]) t.destroy();
   });
 });
@@ -254,10 +247,10 @@ async function resizeCase(rc: ResizeCase, seed: number, dtype: DType = 'f32') {
   const x = q(uniform(seed, rc.h * rc.w * rc.c), dtype);
   const scaleArr = rc.scale === undefined ? undefined : typeof rc.scale === 'number' ? new Array(rc.c).fill(rc.scale) : rc.scale;
   const want = ref.resize(img(rc.h, rc.w, rc.c, x), rc.oh, rc.ow, rc.align, scaleArr);
-  const src = Tensor.upload(gpu, x, rc.h, rc.w, rc.c, dtype);
+  const src = Tensor.upload(suite.gpu, x, rc.h, rc.w, rc.c, dtype);
   await check(
     `resize ${rc.name} ${rc.h}x${rc.w}x${rc.c}->${rc.oh}x${rc.ow} align_corners=${rc.align}`,
-    ([out]) => resize(gpu, { src, out }, { alignCorners: rc.align, scale: rc.scale }),
+    ([out]) => resize(suite.gpu, { src, out }, { alignCorners: rc.align, scale: rc.scale }),
     [want],
     dtype,
     [src],
@@ -274,16 +267,16 @@ describe('resize vs float64 reference', () => {
     const want = ref.resize(img(h, w, 3, x), oh, ow, false, SPYNET_STD.map((s) => 1 / s), SPYNET_MEAN);
     const wantDiv = ref.normalize(ref.resize(img(h, w, 3, x), oh, ow, false), SPYNET_MEAN, SPYNET_STD);
     expectClose(want.d, wantDiv.d, 1e-12, 'reference (x−m)·(1/s) vs (x−m)/s');
-    const src = Tensor.upload(gpu, x, h, w, 3);
-    await check('resize+normalize 45x61x3->64x64', ([out]) => resizeNormalize(gpu, { src, out }), [want], 'f32', [src]);
+    const src = Tensor.upload(suite.gpu, x, h, w, 3);
+    await check('resize+normalize 45x61x3->64x64', ([out]) => resizeNormalize(suite.gpu, { src, out }), [want], 'f32', [src]);
   });
   it('f16: x4 image upsample, 40x56 -> 64x64 with normalize, 35 ch down', async () => {
     await resizeCase(resizeCases[2], 4600, 'f16');
     await resizeCase(resizeCases[15], 4610, 'f16');
     const x = q(uniform(4620, 40 * 56 * 3, 0, 1), 'f16');
     const want = ref.normalize(ref.resize(img(40, 56, 3, x), 64, 64, false), SPYNET_MEAN, SPYNET_STD);
-    const src = Tensor.upload(gpu, x, 40, 56, 3, 'f16');
-    await check('resize+normalize 40x56x3->64x64', ([out]) => resizeNormalize(gpu, { src, out }), [want], 'f16', [src]);
+    const src = Tensor.upload(suite.gpu, x, 40, 56, 3, 'f16');
+    await check('resize+normalize 40x56x3->64x64', ([out]) => resizeNormalize(suite.gpu, { src, out }), [want], 'f16', [src]);
   });
   it("uses Paddle's f32 ratios", () => {
     expect(resizeRatio(7, 28, false)).toBe(0.25);
@@ -292,14 +285,14 @@ describe('resize vs float64 reference', () => {
     expect(resizeRatio(64, 40, false)).toBe(Math.fround(1.6));
   });
   it('rejects bad shapes and per-channel vectors of the wrong length', async () => {
-    const src = Tensor.alloc(gpu, 4, 5, 3);
-    const out4 = Tensor.alloc(gpu, 8, 10, 4);
-    const out = Tensor.alloc(gpu, 8, 10, 3);
-    const wide = Tensor.alloc(gpu, 4, 5, 8);
-    const wideOut = Tensor.alloc(gpu, 8, 10, 8);
-    await expect(resize(gpu, { src, out: out4 })).rejects.toThrow('resize: out is 8x10x4 f32, expected *x*x3 f32');
-    await expect(resize(gpu, { src, out }, { scale: [1, 2] })).rejects.toThrow('scale has 2 values, expected 3');
-    await expect(resize(gpu, { src: wide, out: wideOut }, { scale: [1, 2, 3, 4, 5, 6, 7, 8] })).rejects.toThrow('at most 4 channels');
+    const src = Tensor.alloc(suite.gpu, 4, 5, 3);
+    const out4 = Tensor.alloc(suite.gpu, 8, 10, 4);
+    const out = Tensor.alloc(suite.gpu, 8, 10, 3);
+    const wide = Tensor.alloc(suite.gpu, 4, 5, 8);
+    const wideOut = Tensor.alloc(suite.gpu, 8, 10, 8);
+    await expect(resize(suite.gpu, { src, out: out4 })).rejects.toThrow('resize: out is 8x10x4 f32, expected *x*x3 f32');
+    await expect(resize(suite.gpu, { src, out }, { scale: [1, 2] })).rejects.toThrow('scale has 2 values, expected 3');
+    await expect(resize(suite.gpu, { src: wide, out: wideOut }, { scale: [1, 2, 3, 4, 5, 6, 7, 8] })).rejects.toThrow('at most 4 channels');
     for (const t of [src, out4, out, wide, wideOut]) t.destroy();
   });
 });
@@ -317,8 +310,8 @@ describe('avgpool2 vs float64 reference', () => {
   cases.forEach(([h, w, c], i) => {
     it(`${h}x${w}x${c}`, async () => {
       const x = uniform(5000 + i, h * w * c);
-      const src = Tensor.upload(gpu, x, h, w, c);
-      await check(`avgpool2 ${h}x${w}x${c}`, ([out]) => avgPool2(gpu, { src, out }), [ref.avgPool2(img(h, w, c, x))], 'f32', [src]);
+      const src = Tensor.upload(suite.gpu, x, h, w, c);
+      await check(`avgpool2 ${h}x${w}x${c}`, ([out]) => avgPool2(suite.gpu, { src, out }), [ref.avgPool2(img(h, w, c, x))], 'f32', [src]);
     });
   });
   const pyramids: [number, number, number][] = [
@@ -331,23 +324,23 @@ describe('avgpool2 vs float64 reference', () => {
     it(`two levels in one dispatch ${h}x${w}x${c}`, async () => {
       const x = uniform(5100 + i, h * w * c);
       const l1 = ref.avgPool2(img(h, w, c, x));
-      const src = Tensor.upload(gpu, x, h, w, c);
-      await check(`avgpool2 x2 levels ${h}x${w}x${c}`, ([out, out2]) => avgPool2(gpu, { src, out, out2 }), [l1, ref.avgPool2(l1)], 'f32', [src]);
+      const src = Tensor.upload(suite.gpu, x, h, w, c);
+      await check(`avgpool2 x2 levels ${h}x${w}x${c}`, ([out, out2]) => avgPool2(suite.gpu, { src, out, out2 }), [l1, ref.avgPool2(l1)], 'f32', [src]);
     });
   });
   it('f16: one and two levels', async () => {
     const x = q(uniform(5200, 26 * 34 * 5), 'f16');
-    const src = Tensor.upload(gpu, x, 26, 34, 5, 'f16');
+    const src = Tensor.upload(suite.gpu, x, 26, 34, 5, 'f16');
     const l1 = ref.avgPool2(img(26, 34, 5, x));
-    await check('avgpool2 26x34x5', ([out]) => avgPool2(gpu, { src, out }), [l1], 'f16');
-    await check('avgpool2 x2 levels 26x34x5', ([out, out2]) => avgPool2(gpu, { src, out, out2 }), [l1, ref.avgPool2(l1)], 'f16', [src]);
+    await check('avgpool2 26x34x5', ([out]) => avgPool2(suite.gpu, { src, out }), [l1], 'f16');
+    await check('avgpool2 x2 levels 26x34x5', ([out, out2]) => avgPool2(suite.gpu, { src, out, out2 }), [l1, ref.avgPool2(l1)], 'f16', [src]);
   });
   it('rejects wrong output sizes', async () => {
-    const src = Tensor.alloc(gpu, 13, 17, 3);
-    const out = Tensor.alloc(gpu, 7, 8, 3);
-    await expect(avgPool2(gpu, { src, out })).rejects.toThrow('avgpool2: out is 7x8x3 f32, expected 6x8x3 f32');
-    const tiny = Tensor.alloc(gpu, 1, 4, 3);
-    await expect(avgPool2(gpu, { src: tiny, out })).rejects.toThrow('at least 2x2');
+    const src = Tensor.alloc(suite.gpu, 13, 17, 3);
+    const out = Tensor.alloc(suite.gpu, 7, 8, 3);
+    await expect(avgPool2(suite.gpu, { src, out })).rejects.toThrow('avgpool2: out is 7x8x3 f32, expected 6x8x3 f32');
+    const tiny = Tensor.alloc(suite.gpu, 1, 4, 3);
+    await expect(avgPool2(suite.gpu, { src: tiny, out })).rejects.toThrow('at least 2x2');
     for (const t of [src, out, tiny]) t.destroy();
   });
 });
@@ -366,15 +359,15 @@ describe('normalize vs float64 reference', () => {
       const mean = SPYNET_MEAN.slice(0, c);
       const std = SPYNET_STD.slice(0, c);
       const x = q(uniform(6000 + i, h * w * c, 0, 1), dtype);
-      const src = Tensor.upload(gpu, x, h, w, c, dtype);
-      await check(`normalize ${h}x${w}x${c}`, ([out]) => normalize(gpu, { src, out }, mean, std), [ref.normalize(img(h, w, c, x), mean, std)], dtype, [src]);
+      const src = Tensor.upload(suite.gpu, x, h, w, c, dtype);
+      await check(`normalize ${h}x${w}x${c}`, ([out]) => normalize(suite.gpu, { src, out }, mean, std), [ref.normalize(img(h, w, c, x), mean, std)], dtype, [src]);
     });
   });
   it('rejects more than 4 channels and wrong mean/std lengths', async () => {
-    const src = Tensor.alloc(gpu, 2, 2, 5);
-    const src3 = Tensor.alloc(gpu, 2, 2, 3);
-    await expect(normalize(gpu, { src, out: src3 }, [0], [1])).rejects.toThrow('normalize: src has 5 channels, expected at most 4');
-    await expect(normalize(gpu, { src: src3, out: src3 }, [0, 0], [1, 1])).rejects.toThrow();
+    const src = Tensor.alloc(suite.gpu, 2, 2, 5);
+    const src3 = Tensor.alloc(suite.gpu, 2, 2, 3);
+    await expect(normalize(suite.gpu, { src, out: src3 }, [0], [1])).rejects.toThrow('normalize: src has 5 channels, expected at most 4');
+    await expect(normalize(suite.gpu, { src: src3, out: src3 }, [0, 0], [1, 1])).rejects.toThrow();
     for (const t of [src, src3]) t.destroy();
   });
 });
@@ -393,11 +386,11 @@ describe('elementwise add vs float64 reference', () => {
     it(`${h}x${w}x${c} ${alpha}·a + ${beta}·b ${dtype}`, async () => {
       const a = q(uniform(7000 + i, h * w * c), dtype);
       const b = q(uniform(7100 + i, h * w * c), dtype);
-      const ta = Tensor.upload(gpu, a, h, w, c, dtype);
-      const tb = Tensor.upload(gpu, b, h, w, c, dtype);
+      const ta = Tensor.upload(suite.gpu, a, h, w, c, dtype);
+      const tb = Tensor.upload(suite.gpu, b, h, w, c, dtype);
       await check(
         `add ${h}x${w}x${c} ${alpha}a+${beta}b`,
-        ([out]) => add(gpu, { a: ta, b: tb, out }, { alpha, beta }),
+        ([out]) => add(suite.gpu, { a: ta, b: tb, out }, { alpha, beta }),
         [ref.axpby(img(h, w, c, a), img(h, w, c, b), alpha, beta)],
         dtype,
         [ta, tb],
@@ -410,10 +403,10 @@ describe('elementwise add vs float64 reference', () => {
     expect(foldedWorkgroups(65535 * 256 + 1)).toEqual([65535, 2, 1]);
   });
   it('rejects mismatched shapes and in-place use', async () => {
-    const a = Tensor.alloc(gpu, 3, 4, 5);
-    const b = Tensor.alloc(gpu, 3, 4, 6);
-    await expect(add(gpu, { a, b, out: a })).rejects.toThrow('add: b is 3x4x6 f32, expected 3x4x5 f32');
-    await expect(add(gpu, { a, b: a, out: a })).rejects.toThrow('cannot run in place');
+    const a = Tensor.alloc(suite.gpu, 3, 4, 5);
+    const b = Tensor.alloc(suite.gpu, 3, 4, 6);
+    await expect(add(suite.gpu, { a, b, out: a })).rejects.toThrow('add: b is 3x4x6 f32, expected 3x4x5 f32');
+    await expect(add(suite.gpu, { a, b: a, out: a })).rejects.toThrow('cannot run in place');
     for (const t of [a, b]) t.destroy();
   });
 });
