@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getDevice, loadModel, type Gpu } from '../src/index.js';
-import { MsvsrRunner } from '../src/graph/executor.js';
+import { MsvsrRunner } from '../src/graph/msvsr-runner.js';
 import { median, timeDispatches } from '../src/graph/profiler.js';
 import { compileStats } from '../src/kernels/kernel.js';
 import { CONFIGS, manifestOf, type ConfigName } from '../src/weights/manifest.js';

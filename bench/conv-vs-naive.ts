@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { getDevice, Tensor } from '../src/index.js';
 import { conv2d, packConv2d } from '../src/kernels/conv2d.js';
 import { Kernel, runDispatches, type Dispatch } from '../src/kernels/kernel.js';
-import { ParamBuffer } from '../src/graph/params.js';
+import { ParamBuffer } from '../src/gpu/params.js';
 import { median, timeDispatches } from '../src/graph/profiler.js';
 
 function arg(name: string, def: string): string {

@@ -1,6 +1,6 @@
 // The portable public surface, shared by the Node and browser entry points.
-export { getDevice, Gpu, GpuError, type DeviceOptions, type AdapterDescription } from './graph/device.js';
-export { Tensor, type DType } from './graph/tensor.js';
+export { getDevice, Gpu, GpuError, type DeviceOptions, type AdapterDescription } from './gpu/device.js';
+export { Tensor, type DType } from './gpu/tensor.js';
 export {
   loadModel,
   modelFrom,

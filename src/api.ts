@@ -1,8 +1,8 @@
 // The public API: load weights, upscale frames (a list or a stream). Portable: files come through the
 // platform (fs in Node, fetch in browsers).
-import { Gpu, type DeviceOptions } from './graph/device.js';
-import type { DType } from './graph/tensor.js';
-import { MsvsrRunner } from './graph/executor.js';
+import { Gpu, type DeviceOptions } from './gpu/device.js';
+import type { DType } from './gpu/tensor.js';
+import { MsvsrRunner } from './graph/msvsr-runner.js';
 import { platform } from './platform/platform.js';
 import { readWeights, type LoadedWeights } from './weights/load.js';
 import { countParameters, type ConfigName, type MsvsrConfig } from './weights/manifest.js';

@@ -6,7 +6,7 @@ import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import { uniform } from './reference/rng.js';
 import { ParamBuffer, convWeights, expectClose, poison, useGpu } from './helpers.js';
-import { fromHalf, toHalf } from '../src/graph/half.js';
+import { fromHalf, toHalf } from '../src/numeric/half.js';
 
 const suite = useGpu('conv2d measured max error (relative to the output\'s scale)');
 const errors = suite.errors;

@@ -1,7 +1,7 @@
 // Shared test plumbing: one GPU per test file, weights packed into a ParamBuffer, and the tolerance check.
 import { afterAll, beforeAll, expect } from 'vitest';
 import { getDevice, type Gpu, type Tensor } from '../src/index.js';
-import { ParamBuffer } from '../src/graph/params.js';
+import { ParamBuffer } from '../src/gpu/params.js';
 import { packConv2d, type Conv2dShape } from '../src/kernels/conv2d.js';
 import { maxAbsDiff, type Arr } from './reference/ops.js';
 

@@ -13,8 +13,8 @@
 // and the padding channels must read back as exactly 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../src/index.js';
-import type { DType } from '../src/graph/tensor.js';
-import { fromHalf, toHalf } from '../src/graph/half.js';
+import type { DType } from '../src/gpu/tensor.js';
+import { fromHalf, toHalf } from '../src/numeric/half.js';
 import { runDispatches, type Dispatch } from '../src/kernels/kernel.js';
 import { flowWarp, type WarpPadding } from '../src/kernels/flow_warp.js';
 import { resize, resizeNormalize, resizeRatio } from '../src/kernels/resize.js';

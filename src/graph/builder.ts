@@ -1,9 +1,9 @@
 // Records the network as ops over symbolic values, addressing weights by their PaddleGAN names. Each
 // weight is packed once into the model's single parameter buffer, however often its layer runs.
 import { Graph, type Value } from './plan.js';
-import { ParamBuffer } from './params.js';
-import type { Gpu } from './device.js';
-import type { DType } from './tensor.js';
+import { ParamBuffer } from '../gpu/params.js';
+import type { Gpu } from '../gpu/device.js';
+import type { DType } from '../gpu/tensor.js';
 import type { NamedTensor } from '../weights/safetensors.js';
 import { conv2d, convOutSize, packConv2d, type Activation, type Conv2dShape, type RowBand } from '../kernels/conv2d.js';
 import { deformConv } from '../kernels/deform_conv.js';

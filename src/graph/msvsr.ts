@@ -9,7 +9,7 @@
 // buffer holds a whole 4h x 4w x mid tensor: memory and the largest binding stay bounded at any size.
 import type { Builder } from './builder.js';
 import { inputRows } from '../kernels/conv2d.js';
-import { bytesPerScalar } from './tensor.js';
+import { bytesPerScalar } from '../gpu/tensor.js';
 import type { Value } from './plan.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
 import { SPYNET_MEAN, SPYNET_STD } from '../weights/manifest.js';

@@ -7,8 +7,8 @@
 //  3. creates every pipeline and bind group once.
 // Executing the plan is then only encoding the prepared dispatches. Outputs are copied to their own
 // readback buffers right after their last writer, so their GPU buffers are reused like any other.
-import type { Gpu } from './device.js';
-import { Tensor, storageUsage, type DType } from './tensor.js';
+import type { Gpu } from '../gpu/device.js';
+import { Tensor, storageUsage, type DType } from '../gpu/tensor.js';
 import { encodeDispatch, type Dispatch } from '../kernels/kernel.js';
 
 export type ValueKind = 'temp' | 'input' | 'output' | 'zeros';

@@ -1,7 +1,7 @@
 // GPU time per dispatch from timestamp queries: each dispatch gets its own compute pass with begin/end
 // timestamps. (dawn.node gives nanoseconds with timestamp_quantization disabled, which the Node platform
-// does.) Used by the benchmarks; the executor's normal path puts many dispatches in one pass instead.
-import type { Gpu } from './device.js';
+// does.) Used by the benchmarks; the runner's normal path puts many dispatches in one pass instead.
+import type { Gpu } from '../gpu/device.js';
 import { encodeDispatch, type Dispatch } from '../kernels/kernel.js';
 
 const MAX_QUERIES = 4096;

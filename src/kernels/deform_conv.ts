@@ -1,7 +1,7 @@
 import { deform_conv as source } from './wgsl.gen.js';
 import { Kernel, type Dispatch, type Specialization } from './kernel.js';
-import type { Gpu } from '../graph/device.js';
-import type { Tensor, DType } from '../graph/tensor.js';
+import type { Gpu } from '../gpu/device.js';
+import type { Tensor, DType } from '../gpu/tensor.js';
 
 const kernel = new Kernel('deform_conv', source);
 

@@ -1,7 +1,7 @@
 import { elementwise as source } from './wgsl.gen.js';
 import { Kernel, type Dispatch } from './kernel.js';
-import type { Gpu } from '../graph/device.js';
-import type { Tensor } from '../graph/tensor.js';
+import type { Gpu } from '../gpu/device.js';
+import type { Tensor } from '../gpu/tensor.js';
 import { expectDisjoint, expectNonEmpty, expectShape, expectDtypesSupported } from './tensor-checks.js';
 
 const kernel = new Kernel('elementwise', source);

@@ -5,7 +5,7 @@
 // and the text key doubles as the pipeline cache key, as tfjs's shader keys and ncnn's specialization
 // constants do. Pipelines are built once per (device, kernel, specialization).
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
-import type { Gpu } from '../graph/device.js';
+import type { Gpu } from '../gpu/device.js';
 
 export type Specialization = Record<string, number | boolean | string>;
 

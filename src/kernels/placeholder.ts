@@ -1,4 +1,4 @@
-import type { Gpu } from '../graph/device.js';
+import type { Gpu } from '../gpu/device.js';
 
 // Unused binding slots of a kernel still need a buffer; one small one per device serves them all.
 const held = new WeakMap<GPUDevice, GPUBuffer>();

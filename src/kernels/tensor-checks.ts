@@ -1,8 +1,8 @@
 // Small helpers shared by the sampling and element-wise kernel wrappers (flow_warp, resize, avgpool2,
 // normalize, elementwise): shape/dtype validation with messages that name what was expected and what was
 // found, and the channel-group split of the per-pixel kernels.
-import type { Gpu } from '../graph/device.js';
-import type { Tensor, DType } from '../graph/tensor.js';
+import type { Gpu } from '../gpu/device.js';
+import type { Tensor, DType } from '../gpu/tensor.js';
 
 /** Channel vec4s handled by one invocation of a per-pixel kernel: all of them up to 8 (32 channels). */
 export const MAX_CHANNEL_GROUP = 8;

@@ -1,6 +1,6 @@
 // One entry point for weights: detects .pdparams vs safetensors by content, parses, detects the
 // architecture (PP-MSVSR or PP-MSVSR-L) and validates every tensor against its manifest.
-import { fromHalf, toHalf } from '../graph/half.js';
+import { fromHalf, toHalf } from '../numeric/half.js';
 import { WeightsError } from './errors.js';
 import { countParameters, detectConfig, manifestOf, validateTensors, type ConfigName, type MsvsrConfig } from './manifest.js';
 import { readPdparams } from './pdparams.js';

@@ -13,7 +13,7 @@
 // latin-1 strings turned into array data) come out of a budget the size of the file, so memo references
 // cannot multiply memory. Array shapes must match their data exactly, so an array never needs more memory
 // than the file holds. All failures are `WeightsError`s that name the file.
-import { fromHalf } from '../graph/half.js';
+import { fromHalf } from '../numeric/half.js';
 import { WeightsError, clip } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 // byte ranges tile the data section exactly (no overlap, no gap, nothing after). Only F32 and F16 exist here.
 import { WeightsError, clip } from './errors.js';
 import { decodeF16, decodeF32 } from './pickle.js';
-import { toHalf } from '../graph/half.js';
+import { toHalf } from '../numeric/half.js';
 
 export { WeightsError } from './errors.js';
 

@@ -1,7 +1,7 @@
 // safetensors: round trips (F32 bit-exact, F16 within the stated rounding bound), a file from the
 // independent Python writer, and one test per validated field.
 import { describe, expect, it } from 'vitest';
-import { fromHalf, toHalf } from '../../src/graph/half.js';
+import { fromHalf, toHalf } from '../../src/numeric/half.js';
 import { readSafetensors, writeSafetensors, type NamedTensor } from '../../src/weights/safetensors.js';
 import { detectFormat, readStateDict } from '../../src/weights/load.js';
 import { expected, expectWeightsError, fixture, u64le } from './util.js';

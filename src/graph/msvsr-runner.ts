@@ -2,8 +2,8 @@
 // per (config, T, h, w, precision) and reused for every chunk of that shape; a chunk is then a few
 // writeBuffer calls, the prepared dispatches encoded into a few command buffers, and the readback of the
 // outputs (copied out by the GPU as soon as each is complete).
-import { GpuError, type Gpu } from './device.js';
-import { unpackChannels, type DType } from './tensor.js';
+import { GpuError, type Gpu } from '../gpu/device.js';
+import { unpackChannels, type DType } from '../gpu/tensor.js';
 import { Builder } from './builder.js';
 import { Plan } from './plan.js';
 import { buildMsvsr, DEFAULT_HR_BAND_BYTES, type MsvsrGraph, type BuildOptions } from './msvsr.js';

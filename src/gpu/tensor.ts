@@ -1,7 +1,7 @@
 // A GPU tensor: one frame (batch 1) in NHWC, channels padded to a multiple of 4 so every kernel works on
 // vec4s (ncnn's pack4). The padding channels are kept at zero by every kernel that writes a tensor.
 import type { Gpu } from './device.js';
-import { fromHalf, toHalf } from './half.js';
+import { fromHalf, toHalf } from '../numeric/half.js';
 
 export type DType = 'f32' | 'f16';
 
