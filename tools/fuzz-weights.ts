@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WeightsError } from '../src/weights/errors.js';
 import { readStateDict, readWeights } from '../src/weights/load.js';
+import { OP } from '../src/weights/pickle-opcodes.js';
 import { writeSafetensors } from '../src/weights/safetensors.js';
 import { mulberry32 } from '../src/weights/seeded.js';
 
@@ -19,21 +20,21 @@ export { mulberry32 };
 
 /** Opcodes followed by a length (pickle) — targets for length corruption. */
 const LENGTH_OPS = new Map<number, number>([
-  [0x8c, 1], // SHORT_BINUNICODE
-  [0x43, 1], // SHORT_BINBYTES
-  [0x58, 4], // BINUNICODE
-  [0x42, 4], // BINBYTES
-  [0x8d, 8], // BINUNICODE8
-  [0x8e, 8], // BINBYTES8
-  [0x96, 8], // BYTEARRAY8
-  [0x95, 8], // FRAME
-  [0x8a, 1], // LONG1
-  [0x8b, 4], // LONG4
-  [0x4a, 4], // BININT (shape dims)
-  [0x4b, 1], // BININT1
-  [0x4d, 2], // BININT2
-  [0x68, 1], // BINGET
-  [0x6a, 4], // LONG_BINGET
+  [OP.SHORT_BINUNICODE, 1],
+  [OP.SHORT_BINBYTES, 1],
+  [OP.BINUNICODE, 4],
+  [OP.BINBYTES, 4],
+  [OP.BINUNICODE8, 8],
+  [OP.BINBYTES8, 8],
+  [OP.BYTEARRAY8, 8],
+  [OP.FRAME, 8],
+  [OP.LONG1, 1],
+  [OP.LONG4, 4],
+  [OP.BININT, 4], // shape dims
+  [OP.BININT1, 1],
+  [OP.BININT2, 2],
+  [OP.BINGET, 1],
+  [OP.LONG_BINGET, 4],
 ]);
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 32, 2 ** 40, 2 ** 53 - 1, 2 ** 63, 2 ** 64 - 1];

@@ -19,6 +19,9 @@ export {
   type ManifestEntry,
   type ManifestStats,
 } from './manifest.js';
-export { readSafetensors, writeSafetensors, looksLikeSafetensors, type NamedTensor, type StDType, type SafetensorsContents } from './safetensors.js';
+export type { NamedTensor } from './named-tensor.js';
+export { readSafetensors, writeSafetensors, looksLikeSafetensors, type StDType, type SafetensorsContents } from './safetensors.js';
+export { decodeF16, decodeF32 } from './float-data.js';
 export { readPdparams, type PdparamsContents } from './pdparams.js';
-export { unpickle, PICKLE_LIMITS } from './pickle.js';
+export { unpickle } from './pickle.js';
+export { PICKLE_LIMITS } from './pickle-values.js';

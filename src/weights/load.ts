@@ -4,7 +4,8 @@ import { fromHalf, toHalf } from '../numeric/half.js';
 import { WeightsError } from './errors.js';
 import { countParameters, detectConfig, manifestOf, validateTensors, type ConfigName, type MsvsrConfig } from './manifest.js';
 import { readPdparams } from './pdparams.js';
-import { looksLikeSafetensors, readSafetensors, writeSafetensors, type NamedTensor, type StDType } from './safetensors.js';
+import type { NamedTensor } from './named-tensor.js';
+import { looksLikeSafetensors, readSafetensors, writeSafetensors, type StDType } from './safetensors.js';
 
 export type WeightsFormat = 'pdparams' | 'safetensors';
 

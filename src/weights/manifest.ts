@@ -1,9 +1,9 @@
 // The architecture manifest: every state-dict name and shape of PP-MSVSR and PP-MSVSR-L, generated from the
-// generator's constructor parameters exactly as PaddleGAN's ppgan/models/generators/msvsr.py builds the
-// module tree (spec §1.1, §2, §4, §11), in Paddle's state_dict order. The network code is built from the
-// same `MsvsrConfig`.
+// generator's constructor parameters exactly as MSVSR.__init__ in PaddleGAN's ppgan/models/generators/msvsr.py
+// builds the module tree (configs/msvsr_reds.yaml and configs/msvsr_l_reds.yaml give the parameters), in
+// Paddle's state_dict order. The network code is built from the same `MsvsrConfig`.
 import { WeightsError, clip, fmtShape } from './errors.js';
-import type { NamedTensor } from './safetensors.js';
+import type { NamedTensor } from './named-tensor.js';
 
 export type ConfigName = 'PP-MSVSR' | 'PP-MSVSR-L';
 

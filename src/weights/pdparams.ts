@@ -1,11 +1,14 @@
-// The state dict inside an unpickled .pdparams (spec §5): `{'generator': {name: ndarray}}` as PaddleGAN
-// writes it (other top-level keys such as 'epoch' or optimizer dicts are ignored), or a flat
-// `{name: ndarray}`; values may also be Paddle 2.1's `(name, ndarray)` tuples. paddle.save's bookkeeping
-// keys are handled: `StructuredToParameterName@@` is dropped, `UnpackBigParamInfor@@` (big arrays split into
-// slices by protocol 2/3 writers) is reassembled.
+// The state dict inside an unpickled .pdparams, as paddle.save (paddle.framework.io._pickle_save) writes
+// it: `{'generator': {name: ndarray}}` in PaddleGAN's checkpoints (other top-level keys such as 'epoch' or
+// optimizer dicts are ignored), or a flat `{name: ndarray}`; values may also be Paddle 2.1's
+// `(name, ndarray)` tuples. paddle.save's bookkeeping keys are handled: `StructuredToParameterName@@` is
+// dropped, `UnpackBigParamInfor@@` (big arrays split into slices by protocol 2/3 writers, see
+// _unpack_saved_dict) is reassembled.
 import { WeightsError, clip } from './errors.js';
-import { NdArray, PyDict, PyList, PyTuple, describe, ndarrayToFloat32, unpickle, type PyValue } from './pickle.js';
-import type { NamedTensor } from './safetensors.js';
+import type { NamedTensor } from './named-tensor.js';
+import { NdArray, ndarrayToFloat32 } from './numpy.js';
+import { unpickle } from './pickle.js';
+import { PyDict, PyList, PyTuple, describe, type PyValue } from './pickle-values.js';
 
 export const NAME_TABLE_KEY = 'StructuredToParameterName@@';
 export const BIG_PARAM_KEY = 'UnpackBigParamInfor@@';

@@ -4,22 +4,17 @@
 // dtype/shape/data_offsets, the dtype is F32 or F16, the shape is sane and matches its byte range, and the
 // byte ranges tile the data section exactly (no overlap, no gap, nothing after). Only F32 and F16 exist here.
 import { WeightsError, clip } from './errors.js';
-import { decodeF16, decodeF32 } from './pickle.js';
+import { HOST_LE, decodeF16, decodeF32 } from './float-data.js';
+import type { NamedTensor } from './named-tensor.js';
 import { toHalf } from '../numeric/half.js';
 
 export { WeightsError } from './errors.js';
 
 export type StDType = 'F32' | 'F16';
 
-export interface NamedTensor {
-  shape: number[];
-  data: Float32Array;
-}
-
 const MAX_HEADER = 100 * 1024 * 1024;
 const MAX_NDIM = 32;
 const ESIZE: Record<StDType, number> = { F32: 4, F16: 2 };
-const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export interface SafetensorsContents {
   tensors: Map<string, NamedTensor>;

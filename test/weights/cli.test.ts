@@ -12,7 +12,7 @@ import { FIXTURES, FULL_PDPARAMS, ROOT, expected, readBytes } from './util.js';
 const CLI = path.join(ROOT, 'dist', 'tools', 'cli.js');
 
 function newestSource(): number {
-  const files = [path.join(ROOT, 'tools', 'cli.ts'), path.join(ROOT, 'tools', 'commands', 'weights.ts'), path.join(ROOT, 'src', 'graph', 'half.ts')];
+  const files = [path.join(ROOT, 'tools', 'cli.ts'), path.join(ROOT, 'tools', 'commands', 'weights.ts'), path.join(ROOT, 'src', 'numeric', 'half.ts')];
   for (const f of readdirSync(path.join(ROOT, 'src', 'weights'))) files.push(path.join(ROOT, 'src', 'weights', f));
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }

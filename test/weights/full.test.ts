@@ -34,7 +34,7 @@ describe('full-size PP-MSVSR .pdparams', () => {
     expect(w.dtype).toBe('F32');
     expect(w.tensors.size).toBe(248);
     expect(summarize(w)).toEqual({ config: 'PP-MSVSR', format: 'pdparams', dtype: 'F32', tensors: 248, parameters: 1_453_607 });
-    // the file itself holds all 248 (buffers included), under the spec's names and shapes
+    // the file itself holds all 248 (buffers included), under PaddleGAN's names and shapes
     const raw = readStateDict(bytes, 'msvsr_random.pdparams').tensors;
     expect(raw.size).toBe(248);
     for (const e of buildManifest(w.cfg)) expect(raw.get(e.name)?.shape, e.name).toEqual(e.shape);

@@ -1,8 +1,9 @@
-// The architecture manifests, generated from the config parameters, against the spec's totals (§4.2, §11),
-// and the validation report.
+// The architecture manifests, generated from the config parameters, against the tensor and parameter counts
+// of the state dicts PaddleGAN's MSVSR builds (per module for PP-MSVSR, in total for PP-MSVSR-L), and the
+// validation report.
 import { describe, expect, it } from 'vitest';
 import { CONFIGS, PP_MSVSR, PP_MSVSR_L, SPYNET_MEAN, SPYNET_STD, buildManifest, countParameters, detectConfig, elementCount, manifestStats, validateTensors, type MsvsrConfig } from '../../src/weights/manifest.js';
-import type { NamedTensor } from '../../src/weights/safetensors.js';
+import type { NamedTensor } from '../../src/weights/named-tensor.js';
 import { expectWeightsError } from './util.js';
 
 function tensorsOf(cfg: MsvsrConfig, fill = 0.01): Map<string, NamedTensor> {
@@ -21,7 +22,7 @@ describe('PP-MSVSR manifest', () => {
     expect(new Set(m.map((e) => e.name)).size).toBe(248);
   });
 
-  // spec §4.2, row by row
+  // the state dict of PaddleGAN's PP-MSVSR (configs/msvsr_reds.yaml), module by module
   it.each([
     ['spynet.basic_module', 72, 141_078],
     ['feat_extract', 10, 37_888],
@@ -51,7 +52,7 @@ describe('PP-MSVSR manifest', () => {
     expect(group(PP_MSVSR, prefix)).toEqual([tensors, params]);
   });
 
-  it('names and shapes from spec §4.3 (spot checks, incl. the covn1 spelling and Sequential indices)', () => {
+  it('names and shapes of ppgan/models/generators/msvsr.py (spot checks, incl. the covn1 spelling and Sequential indices)', () => {
     const shapes = new Map(m.map((e) => [e.name, e.shape]));
     expect(m.slice(0, 3).map((e) => e.name)).toEqual(['spynet.mean', 'spynet.std', 'spynet.basic_module.0.basic_module.0.conv.weight']);
     expect(shapes.get('spynet.basic_module.2.basic_module.11.conv.weight')).toEqual([2, 8, 3, 3]);

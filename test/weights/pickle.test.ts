@@ -1,7 +1,9 @@
 // The pickle VM on its own: data types and opcodes (fixtures written by Python's pickle), and the refusals
 // and limits on hand-made byte sequences.
 import { describe, expect, it } from 'vitest';
-import { NdArray, NpScalar, PICKLE_LIMITS, PyDict, PyList, PySet, PyTuple, unpickle, type PyValue } from '../../src/weights/pickle.js';
+import { NdArray, NpScalar } from '../../src/weights/numpy.js';
+import { unpickle } from '../../src/weights/pickle.js';
+import { PICKLE_LIMITS, PyDict, PyList, PySet, PyTuple, type PyValue } from '../../src/weights/pickle-values.js';
 import { bytesOf, expectWeightsError, fixture, u32le, u64le } from './util.js';
 
 /** A PyValue as plain JS for comparisons: tuples become { tuple: [...] }, bytes become number arrays. */

@@ -2,7 +2,8 @@
 // independent Python writer, and one test per validated field.
 import { describe, expect, it } from 'vitest';
 import { fromHalf, toHalf } from '../../src/numeric/half.js';
-import { readSafetensors, writeSafetensors, type NamedTensor } from '../../src/weights/safetensors.js';
+import type { NamedTensor } from '../../src/weights/named-tensor.js';
+import { readSafetensors, writeSafetensors } from '../../src/weights/safetensors.js';
 import { detectFormat, readStateDict } from '../../src/weights/load.js';
 import { expected, expectWeightsError, fixture, u64le } from './util.js';
 import { uniform } from '../reference/rng.js';
