@@ -13,7 +13,7 @@ import { median, timeDispatches } from '../src/graph/profiler.js';
 import { compileStats } from '../src/kernels/kernel.js';
 import { CONFIGS, manifestOf, type ConfigName } from '../src/weights/manifest.js';
 import { seededStateDict } from '../src/weights/seeded.js';
-import type { NamedTensor } from '../src/weights/safetensors.js';
+import type { NamedTensor } from '../src/weights/named-tensor.js';
 import { PEER_CACHE, runOrtPeer } from './peers/ort.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

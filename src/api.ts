@@ -1,12 +1,13 @@
 // The public API: load weights, upscale frames (a list or a stream). Portable: files come through the
 // platform (fs in Node, fetch in browsers).
 import { Gpu, type DeviceOptions } from './gpu/device.js';
-import type { DType } from './gpu/tensor.js';
+import type { Precision } from './numeric/precision.js';
 import { MsvsrRunner } from './graph/msvsr-runner.js';
 import { platform } from './platform/platform.js';
 import { readWeights, type LoadedWeights } from './weights/load.js';
 import { countParameters, type ConfigName, type MsvsrConfig } from './weights/manifest.js';
-import type { NamedTensor } from './weights/safetensors.js';
+import type { NamedTensor } from './weights/named-tensor.js';
+import { checkChunkSize, checkPrecision } from './options.js';
 
 /** One video frame: interleaved RGB or RGBA (alpha dropped), row-major HWC. */
 export interface Frame {
@@ -29,7 +30,7 @@ export interface Model {
   readonly tensors: ReadonlyMap<string, NamedTensor>;
 }
 
-export type Precision = 'f32' | 'f16';
+export type { Precision } from './numeric/precision.js';
 
 export interface UpscaleOptions {
   model?: Model;
@@ -45,7 +46,6 @@ export interface UpscaleOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export const DEFAULT_CHUNK = 10;
 
 export async function loadModel(source: string | URL | Uint8Array | ArrayBuffer, opts: { name?: string } = {}): Promise<Model> {
   let bytes: Uint8Array;
@@ -150,13 +150,14 @@ export class Upscaler {
   ) {}
 
   static async create(model: Model, o: { precision?: Precision; device?: GPUDevice | Gpu; adapter?: DeviceOptions } = {}): Promise<Upscaler> {
-    const precision = o.precision ?? 'f32';
-    if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision '${String(precision)}': use 'f32' or 'f16'`);
+    const precision = checkPrecision(o.precision);
     const gpu = o.device instanceof Gpu ? o.device : o.device ? Gpu.wrap(o.device) : await Gpu.create(o.adapter);
     const owns = !o.device;
-    if (precision === 'f16' && !gpu.f16) {
+    try {
+      if (precision === 'f16') gpu.requireFeature('shader-f16', 'precision f16', 'use precision f32');
+    } catch (e) {
       if (owns) gpu.destroy();
-      throw new Error(`precision f16 needs the WebGPU feature shader-f16, which adapter "${gpu.adapter.name}" lacks; use precision f32`);
+      throw e;
     }
     return new Upscaler(gpu, owns, model, precision);
   }
@@ -167,7 +168,7 @@ export class Upscaler {
     if (r && r.T === T && r.h === h && r.w === w) return r;
     r?.destroy();
     this.runner = undefined;
-    this.runner = await MsvsrRunner.create(this.gpu, this.model.cfg, this.model.tensors, T, h, w, this.precision as DType);
+    this.runner = await MsvsrRunner.create(this.gpu, this.model.cfg, this.model.tensors, T, h, w, this.precision);
     return this.runner;
   }
 
@@ -185,12 +186,6 @@ export class Upscaler {
     this.runner = undefined;
     if (this.ownsGpu) this.gpu.destroy();
   }
-}
-
-function checkChunk(n: number | undefined): number {
-  const c = n ?? DEFAULT_CHUNK;
-  if (!(Number.isInteger(c) && c >= 1)) throw new Error(`chunkSize ${n}: must be an integer >= 1`);
-  return c;
 }
 
 function checkSameSize(f: Frame, first: FrameShape, index: number): void {
@@ -212,7 +207,7 @@ export async function upscaleFrames(frames: readonly Frame[], opts: UpscaleOptio
  * length. The next chunk is read while the GPU works on the current one.
  */
 export async function* upscaleStream(frames: AsyncIterable<Frame> | Iterable<Frame>, opts: UpscaleOptions = {}): AsyncGenerator<Frame> {
-  const chunk = checkChunk(opts.chunkSize);
+  const chunk = checkChunkSize(opts.chunkSize);
   const total = Array.isArray(frames) ? frames.length : NaN;
   const it = (Symbol.asyncIterator in frames ? (frames as AsyncIterable<Frame>)[Symbol.asyncIterator]() : (frames as Iterable<Frame>)[Symbol.iterator]()) as
     | AsyncIterator<Frame>

@@ -1,6 +1,7 @@
 // Reading the golden fixtures written by tools/reference/make_fixtures.py (PyTorch reference).
 import { readFileSync } from 'node:fs';
-import { readSafetensors, type NamedTensor } from '../src/weights/safetensors.js';
+import type { NamedTensor } from '../src/weights/named-tensor.js';
+import { readSafetensors } from '../src/weights/safetensors.js';
 import { readWeights } from '../src/weights/load.js';
 import { CONFIGS, manifestOf, type MsvsrConfig } from '../src/weights/manifest.js';
 import { seededStateDict } from '../src/weights/seeded.js';

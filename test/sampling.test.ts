@@ -13,7 +13,7 @@
 // and the padding channels must read back as exactly 0.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tensor } from '../src/index.js';
-import type { DType } from '../src/gpu/tensor.js';
+import type { Precision } from '../src/numeric/precision.js';
 import { fromHalf, toHalf } from '../src/numeric/half.js';
 import { runDispatches, type Dispatch } from '../src/kernels/kernel.js';
 import { flowWarp, type WarpPadding } from '../src/kernels/flow_warp.js';
@@ -27,18 +27,18 @@ import { rng, uniform } from './reference/rng.js';
 import { expectClose, poison, useGpu } from './helpers.js';
 import { SPYNET_MEAN, SPYNET_STD } from '../src/weights/manifest.js';
 
-const TOL: Record<DType, number> = { f32: 1e-4, f16: 2e-3 };
+const TOL: Record<Precision, number> = { f32: 1e-4, f16: 2e-3 };
 
 const suite = useGpu('measured max error (relative to the output\'s scale)');
 const errors = suite.errors;
 
 /** Rounds to what a tensor of this dtype stores (the reference's input for f16 runs). */
-function q(x: Float32Array, dtype: DType): Float32Array {
+function q(x: Float32Array, dtype: Precision): Float32Array {
   return dtype === 'f32' ? x : x.map((v) => fromHalf(toHalf(v)));
 }
 
 /** Runs the dispatch into the poisoned outputs, checks their padding lanes are 0, compares with the references. */
-async function check(what: string, dispatch: (outs: Tensor[]) => Promise<Dispatch>, wants: Img[], dtype: DType, held: Tensor[] = []): Promise<void> {
+async function check(what: string, dispatch: (outs: Tensor[]) => Promise<Dispatch>, wants: Img[], dtype: Precision, held: Tensor[] = []): Promise<void> {
   const outs = wants.map((w) => Tensor.alloc(suite.gpu, w.h, w.w, w.c, dtype, 'out'));
   outs.forEach(poison);
   await runDispatches(suite.gpu, [await dispatch(outs)]);
@@ -120,7 +120,7 @@ const warpCases: WarpCase[] = [
   { h: 20, w: 23, c: 32, flow: 'special' },
 ];
 
-async function warpCase(wc: WarpCase, padding: WarpPadding, seed: number, dtype: DType = 'f32', flowDtype: DType = 'f32') {
+async function warpCase(wc: WarpCase, padding: WarpPadding, seed: number, dtype: Precision = 'f32', flowDtype: Precision = 'f32') {
   const { h, w, c } = wc;
   const x = q(uniform(seed, h * w * c), dtype);
   const fl = q(makeFlow(h, w, wc.flow, seed + 1), flowDtype);
@@ -243,7 +243,7 @@ const resizeCases: ResizeCase[] = [
   { name: 'SPyNet final flow rescale 64x96 -> 45x80', h: 64, w: 96, c: 2, oh: 45, ow: 80, align: false, scale: [80 / 96, 45 / 64] },
 ];
 
-async function resizeCase(rc: ResizeCase, seed: number, dtype: DType = 'f32') {
+async function resizeCase(rc: ResizeCase, seed: number, dtype: Precision = 'f32') {
   const x = q(uniform(seed, rc.h * rc.w * rc.c), dtype);
   const scaleArr = rc.scale === undefined ? undefined : typeof rc.scale === 'number' ? new Array(rc.c).fill(rc.scale) : rc.scale;
   const want = ref.resize(img(rc.h, rc.w, rc.c, x), rc.oh, rc.ow, rc.align, scaleArr);
@@ -268,7 +268,7 @@ describe('resize vs float64 reference', () => {
     const wantDiv = ref.normalize(ref.resize(img(h, w, 3, x), oh, ow, false), SPYNET_MEAN, SPYNET_STD);
     expectClose(want.d, wantDiv.d, 1e-12, 'reference (x−m)·(1/s) vs (x−m)/s');
     const src = Tensor.upload(suite.gpu, x, h, w, 3);
-    await check('resize+normalize 45x61x3->64x64', ([out]) => resizeNormalize(suite.gpu, { src, out }), [want], 'f32', [src]);
+    await check('resize+normalize 45x61x3->64x64', ([out]) => resizeNormalize(suite.gpu, { src, out }, SPYNET_MEAN, SPYNET_STD), [want], 'f32', [src]);
   });
   it('f16: x4 image upsample, 40x56 -> 64x64 with normalize, 35 ch down', async () => {
     await resizeCase(resizeCases[2], 4600, 'f16');
@@ -276,7 +276,7 @@ describe('resize vs float64 reference', () => {
     const x = q(uniform(4620, 40 * 56 * 3, 0, 1), 'f16');
     const want = ref.normalize(ref.resize(img(40, 56, 3, x), 64, 64, false), SPYNET_MEAN, SPYNET_STD);
     const src = Tensor.upload(suite.gpu, x, 40, 56, 3, 'f16');
-    await check('resize+normalize 40x56x3->64x64', ([out]) => resizeNormalize(suite.gpu, { src, out }), [want], 'f16', [src]);
+    await check('resize+normalize 40x56x3->64x64', ([out]) => resizeNormalize(suite.gpu, { src, out }, SPYNET_MEAN, SPYNET_STD), [want], 'f16', [src]);
   });
   it("uses Paddle's f32 ratios", () => {
     expect(resizeRatio(7, 28, false)).toBe(0.25);
@@ -348,7 +348,7 @@ describe('avgpool2 vs float64 reference', () => {
 // ---------------------------------------------------------------------------------------------- normalize
 
 describe('normalize vs float64 reference', () => {
-  const cases: [number, number, number, DType][] = [
+  const cases: [number, number, number, Precision][] = [
     [13, 17, 3, 'f32'],
     [1, 37, 3, 'f32'],
     [1, 1, 1, 'f32'],
@@ -375,7 +375,7 @@ describe('normalize vs float64 reference', () => {
 // ---------------------------------------------------------------------------------------------- add
 
 describe('elementwise add vs float64 reference', () => {
-  const cases: [number, number, number, number, number, DType][] = [
+  const cases: [number, number, number, number, number, Precision][] = [
     [13, 17, 35, 1, 1, 'f32'],
     [13, 17, 5, 0.5, 0.5, 'f32'],
     [1, 1, 1, 2, -3, 'f32'],

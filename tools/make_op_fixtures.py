@@ -4,12 +4,12 @@
     /usr/bin/python3 tools/make_op_fixtures.py --check    # regenerate in a temp dir and compare bytes
     /usr/bin/python3 tools/make_op_fixtures.py --out DIR
 
-test/fixtures/ops_grid_sample.safetensors: PaddleGAN's flow_warp (docs/msvsr-spec.md §1.2) computed exactly the
+test/fixtures/ops_grid_sample.safetensors: PaddleGAN's flow_warp (basicvsr.py) computed exactly the
   way basicvsr.flow_warp builds it: grid = (column, row) pixel index + flow, normalised 2·s/max(size−1, 1) − 1,
   F.grid_sample(mode='bilinear', align_corners=True), padding 'zeros' and 'border', all in float32 like Paddle.
   Per case i: case<i>.x [C,H,W], case<i>.flow [H,W,2] (channel 0 = x), case<i>.out_zeros [C,H,W],
   case<i>.out_border [C,H,W]. Metadata: cases, case<i>.desc.
-test/fixtures/ops_deform_conv.safetensors: modulated deformable convolution v2 (spec §1.3) from
+test/fixtures/ops_deform_conv.safetensors: modulated deformable convolution v2 (paddle.vision.ops.deform_conv2d) from
   torchvision.ops.deform_conv2d(x, offset, weight, bias, padding=1, mask=mask), stride 1, 3x3, computed in
   float64 from float32 inputs and stored as float32. Per case i: case<i>.x [Cin,H,W], case<i>.offset
   [2·G·9,H,W] ((y, x) per tap per group: channel g·18 + 2k is dy, +1 is dx), case<i>.mask [G·9,H,W] in (0,1),

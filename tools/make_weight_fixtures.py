@@ -5,7 +5,7 @@ Run with a Python that has numpy (Debian's /usr/bin/python3 here):
 
     /usr/bin/python3 tools/make_weight_fixtures.py
 
-The valid files are written the way paddle.save writes them: pickle.dump of numpy arrays (spec §5), through
+The valid files are written the way paddle.save writes them: pickle.dump of numpy arrays (paddle.framework.io._pickle_save), through
 tools/reference/pdparams.py where it fits, so the TypeScript reader is tested against an independent
 writer. expected.json holds every array's exact values (a float32/float16 value printed as a Python float
 is exact) for the tests to compare against.

@@ -2,15 +2,19 @@
 // exceptions. WebGPU reports validation errors, out-of-memory and device loss asynchronously; a Gpu collects
 // them and throws at the next synchronisation point, so a broken dispatch never reads back as zeros.
 import { platform } from '../platform/platform.js';
+import { BufferLimitError, DeviceLostError, FeatureError, GpuError, OutOfMemoryError } from './errors.js';
+
+export { GpuError };
 
 export interface DeviceOptions {
   /** Adapter name filter (defaults to the MSVSR_ADAPTER environment variable). */
   adapter?: string;
   powerPreference?: GPUPowerPreference;
-}
-
-export class GpuError extends Error {
-  override name = 'GpuError';
+  /**
+   * 'adapter' (default) asks for the adapter's maximum limits; 'default' keeps WebGPU's defaults (16 KiB of
+   * workgroup memory, 128 MiB bindings), as a browser page that asks for nothing gets them.
+   */
+  limits?: 'adapter' | 'default';
 }
 
 const WANTED_LIMITS = [
@@ -47,6 +51,8 @@ export class Gpu {
     readonly adapter: AdapterDescription,
     /** The platform GPU object to release with the device; absent for a device the caller owns. */
     private readonly gpu: GPU | undefined,
+    /** How the device was opened (a device the caller owns cannot be reopened). */
+    readonly options?: DeviceOptions,
   ) {
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
@@ -81,7 +87,7 @@ export class Gpu {
       throw new GpuError(`No WebGPU adapter found.\n${p.adapterHelp}`);
     }
     const requiredLimits: Record<string, number> = {};
-    for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+    if (opts.limits !== 'default') for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
     const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
     const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     const i = adapter.info;
@@ -92,7 +98,7 @@ export class Gpu {
       description: i.description,
       backend: (i as unknown as { backendType?: string }).backendType ?? '',
     };
-    return new Gpu(device, desc, gpu);
+    return new Gpu(device, desc, gpu, opts);
   }
 
   /** Wraps a device the caller created and keeps ownership of (destroy() leaves it alone). */
@@ -115,10 +121,27 @@ export class Gpu {
     return this.device.limits;
   }
 
+  /** True when this Gpu opened its device itself, so a lost device can be replaced by `Gpu.create(options)`. */
+  get reopenable(): boolean {
+    return this.gpu !== undefined;
+  }
+
+  /** True once the device was lost (not by our own destroy()). */
+  get lost(): boolean {
+    return this.lostMessage !== undefined;
+  }
+
+  /** Throws a FeatureError naming the adapter and what needs the feature. */
+  requireFeature(feature: GPUFeatureName, what: string, instead: string): void {
+    if (!this.device.features.has(feature)) {
+      throw new FeatureError(`${what} needs the WebGPU feature ${feature}, which adapter "${this.adapter.name}" lacks; ${instead}`, feature);
+    }
+  }
+
   /** Throws if the device was lost or an error was reported since the last check. */
   check(): void {
     if (this.destroyed) throw new GpuError('GPU device was destroyed');
-    if (this.lostMessage) throw new GpuError(this.lostMessage);
+    if (this.lostMessage) throw new DeviceLostError(this.lostMessage);
     if (this.errors.length) {
       const all = this.errors.splice(0);
       throw new GpuError(all.length === 1 ? all[0] : `${all.length} GPU errors:\n${all.join('\n')}`);
@@ -136,8 +159,8 @@ export class Gpu {
     } finally {
       const v = await d.popErrorScope();
       const m = await d.popErrorScope();
-      const e = v ?? m;
-      if (e) throw new GpuError(`${what}: ${e.message}`);
+      if (v) throw new GpuError(`${what}: ${v.message}`);
+      if (m) throw new OutOfMemoryError(`${what}: ${m.message}`);
     }
     return value;
   }
@@ -152,7 +175,7 @@ export class Gpu {
   createBuffer(label: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
     const max = this.device.limits.maxBufferSize;
     if (size > max) {
-      throw new GpuError(`${label}: buffer of ${size} bytes exceeds this adapter's maxBufferSize (${max} bytes)`);
+      throw new BufferLimitError(`${label}: buffer of ${size} bytes exceeds this adapter's maxBufferSize (${max} bytes)`, label, size, max);
     }
     const b = this.device.createBuffer({ label, size: Math.max(4, Math.ceil(size / 4) * 4), usage });
     this.live.set(b, b.size);

@@ -2,10 +2,10 @@
 // vec4s (ncnn's pack4). The padding channels are kept at zero by every kernel that writes a tensor.
 import type { Gpu } from './device.js';
 import { fromHalf, toHalf } from '../numeric/half.js';
+import { bytesPerScalar, type Precision } from '../numeric/precision.js';
+import { BindingLimitError } from './errors.js';
 
-export type DType = 'f32' | 'f16';
-
-export const bytesPerScalar = (d: DType): number => (d === 'f32' ? 4 : 2);
+export { bytesPerScalar, type Precision };
 
 // A function, not a constant: in Node, GPUBufferUsage becomes a global only once dawn.node is loaded.
 export function storageUsage(): GPUBufferUsageFlags {
@@ -18,7 +18,7 @@ export class Tensor {
     readonly h: number,
     readonly w: number,
     readonly c: number,
-    readonly dtype: DType,
+    readonly dtype: Precision,
     readonly buffer: GPUBuffer,
     readonly offset = 0,
   ) {}
@@ -30,7 +30,7 @@ export class Tensor {
   get bytes(): number {
     return Tensor.bytesFor(this.h, this.w, this.c, this.dtype);
   }
-  static bytesFor(h: number, w: number, c: number, dtype: DType): number {
+  static bytesFor(h: number, w: number, c: number, dtype: Precision): number {
     return h * w * Math.ceil(c / 4) * 4 * bytesPerScalar(dtype);
   }
   get binding(): GPUBufferBinding {
@@ -40,17 +40,17 @@ export class Tensor {
     return [this.h, this.w, this.c];
   }
 
-  static alloc(gpu: Gpu, h: number, w: number, c: number, dtype: DType = 'f32', label = 'tensor'): Tensor {
+  static alloc(gpu: Gpu, h: number, w: number, c: number, dtype: Precision = 'f32', label = 'tensor'): Tensor {
     const bytes = Tensor.bytesFor(h, w, c, dtype);
     const max = gpu.limits.maxStorageBufferBindingSize;
     if (bytes > max) {
-      throw new Error(`${label}: ${h}x${w}x${c} ${dtype} tensor needs ${bytes} bytes, over this adapter's ${max}-byte storage binding limit`);
+      throw new BindingLimitError(`${label}: a ${h}x${w}x${c} ${dtype} tensor needs ${bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${max} bytes`, label, bytes, max);
     }
     return new Tensor(gpu, h, w, c, dtype, gpu.createBuffer(label, bytes, storageUsage()));
   }
 
   /** Uploads HWC data with `c` channels per pixel (padded on the way). */
-  static upload(gpu: Gpu, data: ArrayLike<number>, h: number, w: number, c: number, dtype: DType = 'f32', label = 'tensor'): Tensor {
+  static upload(gpu: Gpu, data: ArrayLike<number>, h: number, w: number, c: number, dtype: Precision = 'f32', label = 'tensor'): Tensor {
     const t = Tensor.alloc(gpu, h, w, c, dtype, label);
     t.write(data);
     return t;
@@ -79,7 +79,7 @@ export class Tensor {
   }
 }
 
-export function packChannels(data: ArrayLike<number>, pixels: number, c: number, dtype: DType): ArrayBuffer {
+export function packChannels(data: ArrayLike<number>, pixels: number, c: number, dtype: Precision): ArrayBuffer {
   const cp = Math.ceil(c / 4) * 4;
   if (dtype === 'f32') {
     const out = new Float32Array(pixels * cp);
@@ -92,7 +92,7 @@ export function packChannels(data: ArrayLike<number>, pixels: number, c: number,
   return out.buffer;
 }
 
-export function unpackChannels(raw: ArrayBuffer, pixels: number, c: number, dtype: DType): Float32Array {
+export function unpackChannels(raw: ArrayBuffer, pixels: number, c: number, dtype: Precision): Float32Array {
   const cp = Math.ceil(c / 4) * 4;
   const out = new Float32Array(pixels * c);
   if (dtype === 'f32') {

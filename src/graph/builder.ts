@@ -1,10 +1,11 @@
 // Records the network as ops over symbolic values, addressing weights by their PaddleGAN names. Each
-// weight is packed once into the model's single parameter buffer, however often its layer runs.
+// weight is packed once into the model's single parameter buffer, however often its layer runs, and every
+// name read is recorded with the shape the network needs (a test holds that record against the manifest).
 import { Graph, type Value } from './plan.js';
 import { ParamBuffer } from '../gpu/params.js';
 import type { Gpu } from '../gpu/device.js';
-import type { DType } from '../gpu/tensor.js';
-import type { NamedTensor } from '../weights/safetensors.js';
+import type { Precision } from '../numeric/precision.js';
+import type { NamedTensor } from '../weights/named-tensor.js';
 import { conv2d, convOutSize, packConv2d, type Activation, type Conv2dShape, type RowBand } from '../kernels/conv2d.js';
 import { deformConv } from '../kernels/deform_conv.js';
 import { flowWarp, type WarpPadding } from '../kernels/flow_warp.js';
@@ -18,7 +19,7 @@ export interface ConvOptions {
   residuals?: Value[];
   /** The last residual is a low-resolution image added upsampled x4. */
   upres?: boolean;
-  head?: { kind: 'align' | 'realign'; input: Value };
+  head?: { kind: 'align' | 'realign'; input: Value; maxResidue: number };
   /** Compute a band of rows (see RowBand); the new output value then holds rows from band.outY0 on. */
   band?: RowBand;
   /** Rows of the new output value (default: just what the band or the image needs). */
@@ -37,18 +38,23 @@ export class Builder {
   readonly graph = new Graph();
   readonly params = new ParamBuffer();
   private readonly packed = new Map<string, Packed>();
+  /** Every weight tensor the network read, with the shape it needed. */
+  readonly used = new Map<string, readonly number[]>();
   private weightBuffer: GPUBuffer | undefined;
   private gpu: Gpu | undefined;
 
   constructor(
     private readonly weights: ReadonlyMap<string, NamedTensor>,
     /** Storage type of activations. */
-    readonly dtype: DType,
+    readonly dtype: Precision,
   ) {}
 
-  private tensor(name: string): NamedTensor {
+  /** The tensor `name`, which must have shape `want`. */
+  tensor(name: string, want: readonly number[]): NamedTensor {
     const t = this.weights.get(name);
     if (!t) throw new Error(`weights: missing tensor '${name}'`);
+    if (t.shape.join() !== want.join()) throw new Error(`weights: '${name}' is [${t.shape}], the network needs [${want}]`);
+    this.used.set(name, want);
     return t;
   }
 
@@ -67,12 +73,9 @@ export class Builder {
     const bias = new Float32Array(shape.cout);
     let c0 = 0;
     for (const p of parts) {
-      const w = this.tensor(`${p.name}.weight`);
-      const b = this.tensor(`${p.name}.bias`);
       const pin = p.sources.reduce((x, y) => x + y, 0);
-      const want = [shape.cout, pin, k, k];
-      if (w.shape.join() !== want.join()) throw new Error(`weights: '${p.name}.weight' is [${w.shape}], the network needs [${want}]`);
-      if (b.shape.join() !== String(shape.cout)) throw new Error(`weights: '${p.name}.bias' is [${b.shape}], the network needs [${shape.cout}]`);
+      const w = this.tensor(`${p.name}.weight`, [shape.cout, pin, k, k]);
+      const b = this.tensor(`${p.name}.bias`, [shape.cout]);
       for (let o = 0; o < shape.cout; o++) {
         weight.set(w.data.subarray(o * pin * k * k, (o + 1) * pin * k * k), (o * cin + c0) * k * k);
         bias[o] += b.data[o];
@@ -102,23 +105,34 @@ export class Builder {
     this.weightBuffer = undefined;
   }
 
-  value(h: number, w: number, c: number, label: string, dtype: DType = this.dtype): Value {
+  value(h: number, w: number, c: number, label: string, dtype: Precision = this.dtype): Value {
     return this.graph.value(h, w, c, dtype, label);
   }
 
-  zeros(h: number, w: number, c: number, label = 'zeros', dtype: DType = this.dtype): Value {
+  zeros(h: number, w: number, c: number, label = 'zeros', dtype: Precision = this.dtype): Value {
     return this.graph.value(h, w, c, dtype, label, 'zeros');
   }
 
-  /** A conv named `name` (or several summed, see pack) over the concatenation of `srcs`. */
-  conv(name: string | { name: string; srcs: Value[] }[], srcs: Value[], cout: number, o: ConvOptions = {}): Value {
-    const parts = typeof name === 'string' ? [{ name, srcs }] : name;
+  /** The 3x3 conv `name` (PaddleGAN's nn.Conv2D, padding 1) over the concatenation of `srcs`. */
+  conv(name: string, srcs: Value[], cout: number, o: ConvOptions = {}): Value {
+    return this.convParts([{ name, srcs }], cout, o);
+  }
+
+  /**
+   * Several 3x3 convs, each over its own sources, summed into one output: one conv over the concatenation of
+   * all sources with the weights side by side and the biases added (see pack).
+   */
+  convSum(parts: { name: string; srcs: Value[] }[], cout: number, o: ConvOptions = {}): Value {
+    return this.convParts(parts, cout, o);
+  }
+
+  private convParts(parts: { name: string; srcs: Value[] }[], cout: number, o: ConvOptions): Value {
     const all = parts.flatMap((p) => p.srcs);
     const k = 3;
     const stride = o.stride ?? 1;
     const [x] = all;
     const band = o.band;
-    const oh = band ? o.outRows ?? band.rowStart + band.rows - band.outY0 : convOutSize(x.h, k, stride, 1);
+    const oh = band ? (o.outRows ?? band.rowStart + band.rows - band.outY0) : convOutSize(x.h, k, stride, 1);
     const ow = convOutSize(x.w, k, stride, 1);
     const shape: Conv2dShape = {
       sources: all.map((v) => v.c),
@@ -130,6 +144,7 @@ export class Builder {
       residuals: o.residuals?.length ?? 0,
       upres: o.upres,
       head: o.head?.kind,
+      maxResidue: o.head?.maxResidue,
       dtype: this.dtype,
     };
     const label = o.label ?? parts.map((p) => p.name).join('+');

@@ -2,13 +2,15 @@
 // per (config, T, h, w, precision) and reused for every chunk of that shape; a chunk is then a few
 // writeBuffer calls, the prepared dispatches encoded into a few command buffers, and the readback of the
 // outputs (copied out by the GPU as soon as each is complete).
-import { GpuError, type Gpu } from '../gpu/device.js';
-import { unpackChannels, type DType } from '../gpu/tensor.js';
+import type { Gpu } from '../gpu/device.js';
+import { BindingLimitError, PlanAllocationError } from '../gpu/errors.js';
+import { unpackChannels } from '../gpu/tensor.js';
+import type { Precision } from '../numeric/precision.js';
 import { Builder } from './builder.js';
 import { Plan } from './plan.js';
 import { buildMsvsr, DEFAULT_HR_BAND_BYTES, type MsvsrGraph, type BuildOptions } from './msvsr.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
-import type { NamedTensor } from '../weights/safetensors.js';
+import type { NamedTensor } from '../weights/named-tensor.js';
 
 export class MsvsrRunner {
   private constructor(
@@ -17,7 +19,7 @@ export class MsvsrRunner {
     readonly T: number,
     readonly h: number,
     readonly w: number,
-    readonly dtype: DType,
+    readonly dtype: Precision,
     private readonly builder: Builder,
     readonly net: MsvsrGraph,
     readonly plan: Plan,
@@ -30,10 +32,10 @@ export class MsvsrRunner {
     T: number,
     h: number,
     w: number,
-    dtype: DType = 'f32',
+    dtype: Precision = 'f32',
     opts: BuildOptions = {},
   ): Promise<MsvsrRunner> {
-    if (dtype === 'f16' && !gpu.f16) throw new Error(`precision f16 needs the shader-f16 feature, which adapter "${gpu.adapter.name}" lacks`);
+    if (dtype === 'f16') gpu.requireFeature('shader-f16', 'precision f16', 'use precision f32');
     const b = new Builder(weights, dtype);
     // High-resolution bands stay well inside the adapter's binding limit.
     const hrBandBytes = opts.hrBandBytes ?? Math.min(DEFAULT_HR_BAND_BYTES, gpu.limits.maxStorageBufferBindingSize / 2);
@@ -44,15 +46,15 @@ export class MsvsrRunner {
       return new MsvsrRunner(gpu, cfg, T, h, w, dtype, b, net, plan);
     } catch (e) {
       b.destroy();
-      const m = (e as Error).message;
-      const f16 = dtype === 'f32' ? ' or precision f16 (half the memory)' : '';
-      if (/maxStorageBufferBindingSize/.test(m)) {
-        throw new GpuError(`${m}\nFrames of ${w}x${h} are too large for this adapter in ${dtype}${dtype === 'f32' ? '; precision f16 halves every tensor' : ''}.`);
+      // The same errors, with what to change added to the message.
+      if (e instanceof BindingLimitError) {
+        const hint = `Frames of ${w}x${h} are too large for this adapter in ${dtype}${dtype === 'f32' ? '; precision f16 halves every tensor' : ''}.`;
+        throw new BindingLimitError(`${e.message}\n${hint}`, e.label, e.bytes, e.limit);
       }
-      if (/allocating|out of memory/i.test(m)) {
-        const { slotBytes } = Plan.assign(b.graph);
-        const mib = (slotBytes.reduce((x, y) => x + y, 0) / 2 ** 20).toFixed(0);
-        throw new GpuError(`${m}\nA chunk of ${T} frames at ${w}x${h} (${dtype}) needs ${mib} MiB of GPU memory: use fewer frames per chunk (chunkSize, --chunk)${f16}.`);
+      if (e instanceof PlanAllocationError) {
+        const f16 = dtype === 'f32' ? ' or precision f16 (half the memory)' : '';
+        const mib = (e.bytes / 2 ** 20).toFixed(0);
+        throw new PlanAllocationError(`${e.message}\nA chunk of ${T} frames at ${w}x${h} (${dtype}) needs ${mib} MiB of GPU memory: use fewer frames per chunk (chunkSize, --chunk)${f16}.`, e.bytes);
       }
       throw e;
     }

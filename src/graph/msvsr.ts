@@ -1,18 +1,21 @@
 // PP-MSVSR / PP-MSVSR-L (PaddleGAN ppgan/models/generators/msvsr.py) as a graph of our kernels, for one
-// chunk of T frames of h x w. Names follow PaddleGAN's module tree and weights are addressed by their
-// PaddleGAN names, so this file reads next to msvsr.py. Semantics: docs/msvsr-spec.md §2-§3.
+// chunk of T frames of h x w. One method per step of MSVSR.forward, weights addressed by their PaddleGAN
+// names, so this file reads next to msvsr.py. The data flow is drawn in docs/architecture.md.
 //
-// Ops are recorded in an order that keeps memory low without changing the maths: the auxiliary branch of
+// Ops are recorded in an order that keeps memory low without changing the maths: the auxiliary stage of
 // frame t runs as soon as its stage-2 forward feature exists, and the reconstruction of frame t as soon as
 // its stage-3 forward feature exists, so the high-resolution intermediates live for one frame only. Those
-// intermediates are further computed in horizontal bands (with the halo rows each conv needs), so no
-// buffer holds a whole 4h x 4w x mid tensor: memory and the largest binding stay bounded at any size.
+// intermediates are computed in row bands (bands.ts), so no buffer holds a whole 4h x 4w x mid tensor.
 import type { Builder } from './builder.js';
-import { inputRows } from '../kernels/conv2d.js';
-import { bytesPerScalar } from '../gpu/tensor.js';
 import type { Value } from './plan.js';
+import { MsvsrModules } from './msvsr-modules.js';
+import { computeFlows, type Flows } from './spynet.js';
+import { auxBands, bandHeight, reconstructionBands, upsampleRows, type Rows } from './bands.js';
+import { bytesPerScalar } from '../numeric/precision.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
-import { SPYNET_MEAN, SPYNET_STD } from '../weights/manifest.js';
+
+/** The network's upscaling factor: two PixelShufflePack(2) and the x4 bilinear image skip. */
+export const UPSCALE = 4;
 
 export interface MsvsrGraph {
   /** lq[t]: h x w x 3, RGB in [0, 1] */
@@ -36,222 +39,218 @@ export function buildMsvsr(b: Builder, cfg: MsvsrConfig, T: number, h: number, w
     throw new Error(`${cfg.name}: only the published configuration (auxiliary branch, re-alignment, local connection) is implemented`);
   }
   if (!(T >= 1 && h >= 1 && w >= 1)) throw new Error(`msvsr: need T, h, w >= 1 (got ${T}, ${h}, ${w})`);
-  const mid = cfg.midChannels;
-  const taps = new Map<string, Value>();
-  const tap = (name: string, v: Value) => {
-    if (opts.taps) {
-      b.graph.keep(v);
-      taps.set(name, v);
+  return new Msvsr(b, cfg, T, h, w, opts).forward();
+}
+
+class Msvsr extends MsvsrModules {
+  private readonly lq: Value[];
+  private readonly out: Value[];
+  private readonly zeros: Value;
+  private readonly taps = new Map<string, Value>();
+  /** High-resolution output rows per band. */
+  private readonly R: number;
+
+  // Per-frame features, named as in MSVSR.forward's feats dict.
+  private S: Value[] = []; // feats['spatial']
+  private L1: Value[] = []; // feats['feat_stage1']
+  private B2: Value[] = []; // feats['stage2_backward']
+  private F2: Value[] = []; // feats['stage2_forward']
+  private A: Value[] = []; // the auxiliary stage's features (stage 3's `cur`)
+  private B3: Value[] = []; // feats['stage3_backward']
+  private F3: Value[] = []; // feats['stage3_forward']
+  private flows: Flows = { backward: [], forward: [] };
+  /** Stage-2 [offsets | masks] per flow index, re-used by stage 3's re-alignment. */
+  private OM2b: Value[] = [];
+  private OM2f: Value[] = [];
+
+  constructor(
+    b: Builder,
+    cfg: MsvsrConfig,
+    private readonly T: number,
+    private readonly h: number,
+    private readonly w: number,
+    private readonly opts: BuildOptions,
+  ) {
+    super(b, cfg);
+    this.lq = Array.from({ length: T }, (_, t) => b.graph.value(h, w, 3, b.dtype, `lq[${t}]`, 'input'));
+    this.out = Array.from({ length: T }, (_, t) => b.graph.value(UPSCALE * h, UPSCALE * w, 3, b.dtype, `out[${t}]`, 'output'));
+    this.zeros = b.zeros(h, w, this.mid, 'zeros');
+    const rowBytes = UPSCALE * w * Math.ceil(this.mid / 4) * 4 * bytesPerScalar(b.dtype);
+    this.R = bandHeight(h, rowBytes, opts.hrBandBytes ?? DEFAULT_HR_BAND_BYTES);
+  }
+
+  private tap(name: string, v: Value): void {
+    if (!this.opts.taps) return;
+    this.b.graph.keep(v);
+    this.taps.set(name, v);
+  }
+
+  forward(): MsvsrGraph {
+    this.featExtract();
+    this.flows = computeFlows(this.b, this.cfg, this.lq, this.h, this.w);
+    if (this.T > 1) {
+      this.tap('flow_backward_0', this.flows.backward[0]);
+      this.tap('flow_forward_0', this.flows.forward[0]);
     }
-  };
-  const lq = Array.from({ length: T }, (_, t) => b.graph.value(h, w, 3, b.dtype, `lq[${t}]`, 'input'));
-  const out = Array.from({ length: T }, (_, t) => b.graph.value(4 * h, 4 * w, 3, b.dtype, `out[${t}]`, 'output'));
-  const zeros = b.zeros(h, w, mid, 'zeros');
+    this.stage1();
+    this.stage2Backward();
+    this.stage2Forward(); // with the auxiliary stage of each frame
+    this.stage3Backward();
+    this.stage3Forward(); // with the reconstruction of each frame
+    return { inputs: this.lq, outputs: this.out, taps: this.taps };
+  }
 
-  // ResidualBlocksWithInputConv: lrelu(covn1(concat)), then n ResidualBlockNoBN (x + conv2(relu(conv1(x)))).
-  // `skip` is the propagation branches' outer residual (h + RBIC(...)), folded into the last conv's epilogue.
-  const rbic = (prefix: string, srcs: Value[], blocks: number, skip?: Value): Value => {
-    let x = b.conv(`${prefix}.covn1`, srcs, mid, { act: 'lrelu' });
-    if (blocks === 0 && skip) throw new Error(`${prefix}: an outer residual needs at least one block`);
-    for (let j = 0; j < blocks; j++) {
-      const rb = `${prefix}.ResidualBlocks.block${j}`;
-      const t = b.conv(`${rb}.conv1`, [x], mid, { act: 'relu' });
-      x = b.conv(`${rb}.conv2`, [t], mid, { residuals: j === blocks - 1 && skip ? [x, skip] : [x] });
-    }
-    return x;
-  };
-  // PixelShufflePack followed by the caller's lrelu: one dispatch.
-  const upsample = (name: string, x: Value) => b.conv(`${name}.upsample_conv`, [x], 4 * mid, { shuffle: true, act: 'lrelu' });
+  private featExtract(): void {
+    this.S = this.lq.map((x) => this.rbic('feat_extract', [x], this.cfg.numInitBlocks));
+    this.tap('spatial_0', this.S[0]);
+  }
 
-  // High-resolution bands: R output rows (4h scale) per band, a multiple of 4, sized so that a band of a
-  // mid-channel tensor (plus halo) stays under the budget.
-  const H4 = 4 * h;
-  const rowBytes = 4 * w * Math.ceil(mid / 4) * 4 * bytesPerScalar(b.dtype);
-  const R = Math.min(Math.ceil(H4 / 4) * 4, Math.max(8, Math.floor(((opts.hrBandBytes ?? DEFAULT_HR_BAND_BYTES) / rowBytes - 8) / 4) * 4));
-  const bands = (n: number, step: number): [number, number][] => {
-    const out: [number, number][] = [];
-    for (let a = 0; a < n; a += step) out.push([a, Math.min(n, a + step)]);
-    return out;
-  };
-  const halfUp = (a: number, b2: number): [number, number] => [Math.floor(a / 2), Math.ceil(b2 / 2)];
-  /** Largest extent over bands of a row range derived from each band (sizes every band's buffer alike). */
-  const maxRows = (list: [number, number][], f: (band: [number, number]) => [number, number]) => Math.max(...list.map((x) => f(x)[1] - f(x)[0]));
+  /** MSVSR.stage1: the Local Fusion Module; each frame aligned with both neighbours, no recurrence. */
+  private stage1(): void {
+    const { S, T, flows, cfg } = this;
+    this.L1 = S.map((cur, idx) => {
+      const P = idx < T - 1 ? this.align('stage1_align', cfg.stage1Groups, S[idx + 1], cur, flows.backward[idx]).out : this.zeros;
+      const B = idx > 0 ? this.align('stage1_align', cfg.stage1Groups, S[idx - 1], cur, flows.forward[idx - 1]).out : this.zeros;
+      return this.rbic('stage1_blocks', [cur, P, B], cfg.stage1Blocks);
+    });
+    this.tap('feat_stage1_0', this.L1[0]);
+  }
 
-  // --- spynet: ModifiedSPyNet, tiny (3 levels) or full (6 levels) ---------------------------------------
-  const levels = cfg.spynetLevels;
-  const hUp = Math.ceil(h / 32) * 32;
-  const wUp = Math.ceil(w / 32) * 32;
-  const mean = SPYNET_MEAN;
-  const std = SPYNET_STD;
-  // Per frame, the normalised pyramid, coarse to fine. Each frame is the reference of one pair and the
-  // support of another, so it is built once.
-  const pyramid = (t: number): Value[] => {
-    const p = [b.resizeNormalize(lq[t], hUp, wUp, mean, std, `spynet.input[${t}]`)];
-    for (let l = 1; l < levels; l++) p.unshift(b.avgPool2(p[0], `spynet.pool${l}[${t}]`));
-    return p;
-  };
-  const spynetFlow = (ref: Value[], supp: Value[], label: string): Value => {
-    const chain = cfg.spynetChannels;
-    const convs = chain.length - 1;
-    let flow: Value | undefined;
-    for (let l = 0; l < levels; l++) {
-      const [lh, lw] = [ref[l].h, ref[l].w];
-      // Coarsest level: flow is zero, so warping is the identity and the residual is nothing.
-      const fu = flow ? b.resize(flow, lh, lw, { alignCorners: true, scale: 2, label: `${label}.up${l}` }) : b.zeros(lh, lw, 2, `zero_flow${l}`);
-      const warped = flow ? b.warp(supp[l], fu, 'border', `${label}.warp${l}`) : supp[l];
-      let x = [ref[l], warped, fu];
-      for (let j = 0; j < convs; j++) {
-        const last = j === convs - 1;
-        const name = `spynet.basic_module.${l}.basic_module.${j}.conv`;
-        x = [b.conv(name, x, chain[j + 1], { act: last ? 'none' : 'lrelu', residuals: last && flow ? [fu] : [], label: `${label}.${name}` })];
+  /** MSVSR.stage2, backward: h = h + backbone(concat[cur, L1, align(h)]) for idx = T-1 … 0. */
+  private stage2Backward(): void {
+    const G = this.cfg.deformGroups;
+    const B2: Value[] = new Array(this.T);
+    for (let step = 0, idx = this.T - 1; idx >= 0; step++, idx--) {
+      let hAl = this.zeros;
+      if (step > 0) {
+        const a = this.align('deform_align.stage2_backward', G, B2[idx + 1], this.S[idx], this.flows.backward[idx]);
+        hAl = a.out;
+        this.OM2b[idx] = a.om;
+        this.tap(`om_s2b_${idx}`, a.om);
       }
-      flow = x[0];
+      B2[idx] = this.rbic('backbone.stage2_backward', [this.S[idx], this.L1[idx], hAl], this.cfg.numBlocks, step > 0 ? hAl : undefined);
     }
-    // Back to the frame size; x scaled by w/w_up, y by h/h_up.
-    return b.resize(flow!, h, w, { alignCorners: false, scale: [w / wUp, h / hUp], label: `${label}.out` });
-  };
-
-  // --- featExtract -------------------------------------------------------------------------------------
-  const S = lq.map((x, t) => {
-    const s = rbic('feat_extract', [x], cfg.numInitBlocks);
-    if (t === 0) tap('spatial_0', s);
-    return s;
-  });
-
-  // --- flows: FB[i] = spynet(lq[i], lq[i+1]) warps i+1 onto i; FF[i] = spynet(lq[i+1], lq[i]) ---------
-  const pyr = T > 1 ? lq.map((_, t) => pyramid(t)) : [];
-  const FB: Value[] = [];
-  const FF: Value[] = [];
-  for (let i = 0; i + 1 < T; i++) {
-    FB.push(spynetFlow(pyr[i], pyr[i + 1], `flows_backward[${i}]`));
-    FF.push(spynetFlow(pyr[i + 1], pyr[i], `flows_forward[${i}]`));
-  }
-  if (T > 1) {
-    tap('flow_backward_0', FB[0]);
-    tap('flow_forward_0', FF[0]);
+    this.B2 = B2;
   }
 
-  // AlignmentModule: offsets from concat[warp(x, flow), cur, flow], then DCN of x.
-  const offsetHead = (prefix: string, srcs: Value[], G: number, head: { kind: 'align' | 'realign'; input: Value }) => {
-    let o = b.conv(`${prefix}.conv_offset.0`, srcs, mid, { act: 'lrelu' });
-    o = b.conv(`${prefix}.conv_offset.2`, [o], mid, { act: 'lrelu' });
-    o = b.conv(`${prefix}.conv_offset.4`, [o], mid, { act: 'lrelu' });
-    return b.conv(`${prefix}.conv_offset.6`, [o], 27 * G, { head, label: `${prefix}.conv_offset.6+head` });
-  };
-  const align = (prefix: string, G: number, x: Value, cur: Value, flow: Value) => {
-    const warped = b.warp(x, flow, 'zeros', `${prefix}.flow_warp`);
-    const om = offsetHead(prefix, [warped, cur, flow], G, { kind: 'align', input: flow });
-    return { out: b.dcn(`${prefix}.dcn`, x, om, G), om };
-  };
-  // ReAlignmentModule: pre-align x with the stage-2 offsets/masks, predict a residual on them, DCN again.
-  const realign = (prefix: string, G: number, x: Value, cur: Value, flow: Value, pre: Value) => {
-    const preAligned = b.dcn(`${prefix}.mdconv`, x, pre, G);
-    const om = offsetHead(prefix, [preAligned, cur, flow], G, { kind: 'realign', input: pre });
-    return b.dcn(`${prefix}.dcn`, x, om, G);
-  };
-
-  // --- stage1Align + stage1Blocks (local fusion, no recurrence) ----------------------------------------
-  const L1 = S.map((cur, idx) => {
-    const P = idx < T - 1 ? align('stage1_align', cfg.stage1Groups, S[idx + 1], cur, FB[idx]).out : zeros;
-    const B = idx > 0 ? align('stage1_align', cfg.stage1Groups, S[idx - 1], cur, FF[idx - 1]).out : zeros;
-    const l1 = rbic('stage1_blocks', [cur, P, B], cfg.stage1Blocks);
-    if (idx === 0) tap('feat_stage1_0', l1);
-    return l1;
-  });
-
-  const G = cfg.deformGroups;
-  // --- stage2Backward --------------------------------------------------------------------------------
-  const B2: Value[] = new Array(T);
-  const OM2b: Value[] = new Array(T);
-  for (let step = 0, idx = T - 1; idx >= 0; step++, idx--) {
-    let hAl = zeros;
-    if (step > 0) {
-      const a = align('deform_align.stage2_backward', G, B2[idx + 1], S[idx], FB[idx]);
-      hAl = a.out;
-      OM2b[idx] = a.om;
-      tap(`om_s2b_${idx}`, a.om);
+  /** MSVSR.stage2, forward (idx = 0 … T-1), and the auxiliary stage of each frame as soon as its F2 exists. */
+  private stage2Forward(): void {
+    const G = this.cfg.deformGroups;
+    for (let idx = 0; idx < this.T; idx++) {
+      let hAl = this.zeros;
+      if (idx > 0) {
+        const a = this.align('deform_align.stage2_forward', G, this.F2[idx - 1], this.S[idx], this.flows.forward[idx - 1]);
+        hAl = a.out;
+        this.OM2f[idx - 1] = a.om;
+      }
+      this.F2[idx] = this.rbic('backbone.stage2_forward', [this.S[idx], this.L1[idx], this.B2[idx], hAl], this.cfg.numBlocks, idx > 0 ? hAl : undefined);
+      this.A[idx] = this.auxiliaryStage(idx);
     }
-    B2[idx] = rbic('backbone.stage2_backward', [S[idx], L1[idx], hAl], cfg.numBlocks, step > 0 ? hAl : undefined);
   }
 
-  // --- stage2Forward, and the auxiliary branch of each frame as soon as its F2 exists ---------------
-  const F2: Value[] = new Array(T);
-  const OM2f: Value[] = new Array(T);
-  const A: Value[] = new Array(T);
-  for (let idx = 0; idx < T; idx++) {
-    let hAl = zeros;
-    if (idx > 0) {
-      const a = align('deform_align.stage2_forward', G, F2[idx - 1], S[idx], FF[idx - 1]);
-      hAl = a.out;
-      OM2f[idx - 1] = a.om;
-    }
-    F2[idx] = rbic('backbone.stage2_forward', [S[idx], L1[idx], B2[idx], hAl], cfg.numBlocks, idx > 0 ? hAl : undefined);
-    A[idx] = auxBranch(idx);
-  }
-
-  function auxBranch(t: number): Value {
-    const lo = rbic('aux_reconstruction', [S[t], L1[t], B2[t], F2[t]], cfg.auxReconstructionBlocks);
-    const midF = upsample('aux_upsample1', lo);
-    // Band by rows of aux_block_down1's output (2h scale): each needs rows of d1, which need rows of the
-    // aux image and of hi (4h scale, stride 2), which need rows of hi for aux_conv_last's halo.
+  /**
+   * MSVSR.auxiliary_stage for frame t: an x4 image from the stage-2 features, and features computed back
+   * down from it. Its high-resolution part runs in row bands of aux_block_down1's output.
+   */
+  private auxiliaryStage(t: number): Value {
+    const { b, h, w, mid } = this;
+    const lo = this.rbic('aux_reconstruction', [this.S[t], this.L1[t], this.B2[t], this.F2[t]], this.cfg.auxReconstructionBlocks);
+    const midF = this.upsample('aux_upsample1', lo);
     const a1 = b.value(2 * h, 2 * w, mid, 'aux_block_down1');
-    const list = bands(2 * h, R / 2);
-    const d1Rows = (p: [number, number]) => inputRows(p[0], p[1], 2 * h);
-    const auxRows = (p: [number, number]) => inputRows(...d1Rows(p), H4, 3, 2);
-    const hiGrid = (p: [number, number]) => halfUp(...inputRows(...auxRows(p), H4));
-    const hiHeld = maxRows(list, hiGrid);
-    const d1Held = maxRows(list, d1Rows);
-    for (const p of list) {
-      const [g0, g1] = hiGrid(p);
+    const { bands, hiHeld, d1Held } = auxBands(h, this.R);
+    for (const p of bands) {
       const hi = b.conv('aux_upsample2.upsample_conv', [midF], 4 * mid, {
         shuffle: true,
         act: 'lrelu',
-        band: { inH: 2 * h, inY0: 0, rowStart: g0, rows: g1 - g0, outY0: g0 },
+        band: { inH: 2 * h, inY0: 0, rowStart: p.hi[0], rows: p.hi[1] - p.hi[0], outY0: p.hi[0] },
         outRows: hiHeld,
       });
-      const [u0, u1] = auxRows(p);
       const auxOut = b.conv('aux_conv_last', [hi], 3, {
-        residuals: [lq[t]],
+        residuals: [this.lq[t]],
         upres: true,
-        band: { inH: H4, inY0: 2 * g0, rowStart: u0, rows: u1 - u0, outY0: 2 * g0 },
+        band: { inH: 4 * h, inY0: 2 * p.hi[0], rowStart: p.aux[0], rows: p.aux[1] - p.aux[0], outY0: 2 * p.hi[0] },
         outRows: 2 * hiHeld,
       });
-      if (t === 0 && list.length === 1) tap('aux_0', auxOut);
-      const [e0, e1] = d1Rows(p);
+      if (t === 0 && bands.length === 1) this.tap('aux_0', auxOut);
       const d1 = b.conv('aux_block_down1.0', [auxOut, hi], mid, {
         stride: 2,
         act: 'lrelu',
-        band: { inH: H4, inY0: 2 * g0, rowStart: e0, rows: e1 - e0, outY0: e0 },
+        band: { inH: 4 * h, inY0: 2 * p.hi[0], rowStart: p.d1[0], rows: p.d1[1] - p.d1[0], outY0: p.d1[0] },
         outRows: d1Held,
       });
-      b.conv('aux_block_down1.2', [d1], mid, { band: { inH: 2 * h, inY0: e0, rowStart: p[0], rows: p[1] - p[0], outY0: 0 }, out: a1 });
+      b.conv('aux_block_down1.2', [d1], mid, { band: { inH: 2 * h, inY0: p.d1[0], rowStart: p.out[0], rows: p.out[1] - p.out[0], outY0: 0 }, out: a1 });
     }
     let a = b.conv('aux_block_down2.0', [a1, midF], mid, { stride: 2, act: 'lrelu' });
     a = b.conv('aux_block_down2.2', [a], mid);
     return b.conv('aux_fusion', [a, lo], mid);
   }
 
-  // --- stage3Backward (re-alignment; cur is the auxiliary feature A) ----------------------------------
-  const B3: Value[] = new Array(T);
-  for (let step = 0, idx = T - 1; idx >= 0; step++, idx--) {
-    let hAl = zeros;
-    if (step > 0) hAl = realign('deform_align.stage3_backward', G, B3[idx + 1], A[idx], FB[idx], OM2b[idx]);
-    B3[idx] = rbic('backbone.stage3_backward', [A[idx], L1[idx], B2[idx], F2[idx], hAl], cfg.numBlocks, step > 0 ? hAl : undefined);
+  /** MSVSR.stage3, backward: ReAlignmentModule with the stage-2 offsets; `cur` is the auxiliary feature. */
+  private stage3Backward(): void {
+    const G = this.cfg.deformGroups;
+    const B3: Value[] = new Array(this.T);
+    for (let step = 0, idx = this.T - 1; idx >= 0; step++, idx--) {
+      let hAl = this.zeros;
+      if (step > 0) hAl = this.realign('deform_align.stage3_backward', G, B3[idx + 1], this.A[idx], this.flows.backward[idx], this.OM2b[idx]);
+      B3[idx] = this.rbic('backbone.stage3_backward', [this.A[idx], this.L1[idx], this.B2[idx], this.F2[idx], hAl], this.cfg.numBlocks, step > 0 ? hAl : undefined);
+    }
+    this.B3 = B3;
   }
 
-  // --- stage3Forward, and the reconstruction of each frame as soon as its F3 exists ------------------
-  const F3: Value[] = new Array(T);
-  for (let idx = 0; idx < T; idx++) {
-    let hAl = zeros;
-    if (idx > 0) hAl = realign('deform_align.stage3_forward', G, F3[idx - 1], A[idx], FF[idx - 1], OM2f[idx - 1]);
-    F3[idx] = rbic('backbone.stage3_forward', [A[idx], L1[idx], B2[idx], F2[idx], B3[idx], hAl], cfg.numBlocks, idx > 0 ? hAl : undefined);
-    reconstruct(idx);
+  /** MSVSR.stage3, forward, and the reconstruction of each frame as soon as its F3 exists. */
+  private stage3Forward(): void {
+    const G = this.cfg.deformGroups;
+    for (let idx = 0; idx < this.T; idx++) {
+      let hAl = this.zeros;
+      if (idx > 0) hAl = this.realign('deform_align.stage3_forward', G, this.F3[idx - 1], this.A[idx], this.flows.forward[idx - 1], this.OM2f[idx - 1]);
+      const srcs = [this.A[idx], this.L1[idx], this.B2[idx], this.F2[idx], this.B3[idx], hAl];
+      this.F3[idx] = this.rbic('backbone.stage3_forward', srcs, this.cfg.numBlocks, idx > 0 ? hAl : undefined);
+      this.upsampleFrame(idx);
+    }
   }
 
-  // PixelShufflePack twice, for high-resolution rows [a, b) only; the result holds rows from y0 on.
-  function upsampleBand(src: Value, n1: string, n2: string, rows: [number, number], held: { r2: number; r1: number }) {
-    const g2 = halfUp(...rows);
-    const g1 = halfUp(...inputRows(...g2, 2 * h));
+  /**
+   * MSVSR.upsample for frame t: the reconstruction branch and the local connection (the stage-1 feature
+   * through the shared aux upsamplers), each through two PixelShufflePacks, summed by conv_last +
+   * hybrid_conv_last with the x4 image skip, in row bands of the output.
+   */
+  private upsampleFrame(t: number): void {
+    const { b, h } = this;
+    const x = this.rbic('reconstruction', [this.S[t], this.L1[t], this.B2[t], this.F2[t], this.B3[t], this.F3[t]], this.cfg.numReconstructionBlocks);
+    const { bands, lhHeld, xHeld } = reconstructionBands(h, this.R, this.cfg.onlyLast);
+    for (const p of bands) {
+      const lh = this.upsampleBand(this.L1[t], 'aux_upsample1', 'aux_upsample2', p.lh, lhHeld);
+      let xs = this.upsampleBand(x, 'upsample1', 'upsample2', p.x, xHeld);
+      if (!this.cfg.onlyLast) {
+        const v = b.conv('conv_hr', [xs.v], this.mid, {
+          act: 'lrelu',
+          band: { inH: 4 * h, inY0: xs.y0, rowStart: p.lh[0], rows: p.lh[1] - p.lh[0], outY0: lh.y0 },
+          outRows: lh.v.h,
+        });
+        xs = { v, y0: lh.y0 };
+      }
+      if (xs.y0 !== lh.y0 || xs.v.h !== lh.v.h) throw new Error('msvsr: reconstruction bands out of step');
+      b.convSum(
+        [
+          { name: 'conv_last', srcs: [xs.v] },
+          { name: 'hybrid_conv_last', srcs: [lh.v] },
+        ],
+        3,
+        {
+          residuals: [this.lq[t]],
+          upres: true,
+          band: { inH: 4 * h, inY0: lh.y0, rowStart: p.out[0], rows: p.out[1] - p.out[0], outY0: 0 },
+          out: this.out[t],
+          label: `conv_last+hybrid_conv_last[${t}]`,
+        },
+      );
+    }
+  }
+
+  /** Two PixelShufflePacks (+ lrelu) for high-resolution rows `rows` only; the result holds rows from y0 on. */
+  private upsampleBand(src: Value, n1: string, n2: string, rows: Rows, held: { r1: number; r2: number }): { v: Value; y0: number } {
+    const { b, h, mid } = this;
+    const { g1, g2 } = upsampleRows(rows, h);
     const x2 = b.conv(`${n1}.upsample_conv`, [src], 4 * mid, {
       shuffle: true,
       act: 'lrelu',
@@ -266,55 +265,4 @@ export function buildMsvsr(b: Builder, cfg: MsvsrConfig, T: number, h: number, w
     });
     return { v: x4, y0: 2 * g2[0] };
   }
-
-  function reconstruct(t: number): void {
-    const x = rbic('reconstruction', [S[t], L1[t], B2[t], F2[t], B3[t], F3[t]], cfg.numReconstructionBlocks);
-    const list = bands(H4, R);
-    // High-resolution rows the last conv reads, widened to what the second shuffle conv produces (pairs).
-    const lhRows = (p: [number, number]): [number, number] => {
-      const [a, c] = halfUp(...inputRows(p[0], p[1], H4));
-      return [2 * a, Math.min(H4, 2 * c)];
-    };
-    // -L computes conv_hr over exactly those rows, so x needs one more halo row each side.
-    const xRows = (p: [number, number]) => (cfg.onlyLast ? lhRows(p) : inputRows(...lhRows(p), H4));
-    const heldFor = (f: (p: [number, number]) => [number, number]) => ({
-      r2: maxRows(list, (p) => halfUp(...f(p))),
-      r1: maxRows(list, (p) => halfUp(...inputRows(...halfUp(...f(p)), 2 * h))),
-    });
-    const lhHeld = heldFor(lhRows);
-    const xHeld = heldFor(xRows);
-    for (const p of list) {
-      // Local connection: the stage-1 feature through the (shared) aux upsamplers.
-      const lh = upsampleBand(L1[t], 'aux_upsample1', 'aux_upsample2', lhRows(p), lhHeld);
-      let xs = upsampleBand(x, 'upsample1', 'upsample2', xRows(p), xHeld);
-      if (!cfg.onlyLast) {
-        const [l0, l1] = lhRows(p);
-        const v = b.conv('conv_hr', [xs.v], mid, {
-          act: 'lrelu',
-          band: { inH: H4, inY0: xs.y0, rowStart: l0, rows: l1 - l0, outY0: lh.y0 },
-          outRows: lh.v.h,
-        });
-        xs = { v, y0: lh.y0 };
-      }
-      if (xs.y0 !== lh.y0 || xs.v.h !== lh.v.h) throw new Error('msvsr: reconstruction bands out of step');
-      // conv_last(x) + hybrid_conv_last(lh) + the x4 image skip: one conv over concat[x, lh].
-      b.conv(
-        [
-          { name: 'conv_last', srcs: [xs.v] },
-          { name: 'hybrid_conv_last', srcs: [lh.v] },
-        ],
-        [],
-        3,
-        {
-          residuals: [lq[t]],
-          upres: true,
-          band: { inH: H4, inY0: lh.y0, rowStart: p[0], rows: p[1] - p[0], outY0: 0 },
-          out: out[t],
-          label: `conv_last+hybrid_conv_last[${t}]`,
-        },
-      );
-    }
-  }
-
-  return { inputs: lq, outputs: out, taps };
 }

@@ -8,7 +8,9 @@
 // Executing the plan is then only encoding the prepared dispatches. Outputs are copied to their own
 // readback buffers right after their last writer, so their GPU buffers are reused like any other.
 import type { Gpu } from '../gpu/device.js';
-import { Tensor, storageUsage, type DType } from '../gpu/tensor.js';
+import { BindingLimitError, OutOfMemoryError, PlanAllocationError } from '../gpu/errors.js';
+import { Tensor, storageUsage } from '../gpu/tensor.js';
+import type { Precision } from '../numeric/precision.js';
 import { encodeDispatch, type Dispatch } from '../kernels/kernel.js';
 
 export type ValueKind = 'temp' | 'input' | 'output' | 'zeros';
@@ -19,7 +21,7 @@ export class Value {
     readonly h: number,
     readonly w: number,
     readonly c: number,
-    readonly dtype: DType,
+    readonly dtype: Precision,
     readonly label: string,
     readonly kind: ValueKind,
   ) {}
@@ -42,7 +44,7 @@ export class Graph {
   /** Values kept alive to the end of the plan (debug taps). */
   readonly kept = new Set<Value>();
 
-  value(h: number, w: number, c: number, dtype: DType, label: string, kind: ValueKind = 'temp'): Value {
+  value(h: number, w: number, c: number, dtype: Precision, label: string, kind: ValueKind = 'temp'): Value {
     if (!(h >= 1 && w >= 1 && c >= 1)) throw new Error(`${label}: empty tensor ${h}x${w}x${c}`);
     const v = new Value(this.values.length, h, w, c, dtype, label, kind);
     this.values.push(v);
@@ -82,7 +84,12 @@ export class Plan {
     });
     for (const v of graph.values) {
       if (first.has(v) && v.bytes > maxBinding) {
-        throw new Error(`${v.label}: a ${v.h}x${v.w}x${v.c} ${v.dtype} tensor needs ${v.bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${maxBinding} bytes`);
+        throw new BindingLimitError(
+          `${v.label}: a ${v.h}x${v.w}x${v.c} ${v.dtype} tensor needs ${v.bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${maxBinding} bytes`,
+          v.label,
+          v.bytes,
+          maxBinding,
+        );
       }
       if (v.kind === 'input' || v.kind === 'zeros') first.set(v, -1);
       if (v.kind === 'zeros' || graph.kept.has(v)) last.set(v, n);
@@ -119,9 +126,14 @@ export class Plan {
     const buffers: GPUBuffer[] = [];
     const tensors = new Map<Value, Tensor>();
     try {
-      await gpu.scoped(`allocating ${slotBytes.length} buffers (${total} bytes)`, () => {
-        slotBytes.forEach((b, i) => buffers.push(gpu.createBuffer(`slot${i}`, b, storageUsage())));
-      });
+      try {
+        await gpu.scoped(`allocating ${slotBytes.length} buffers (${total} bytes)`, () => {
+          slotBytes.forEach((b, i) => buffers.push(gpu.createBuffer(`slot${i}`, b, storageUsage())));
+        });
+      } catch (e) {
+        if (e instanceof OutOfMemoryError) throw new PlanAllocationError(e.message, total);
+        throw e;
+      }
       for (const [v, s] of slotOf) tensors.set(v, new Tensor(gpu, v.h, v.w, v.c, v.dtype, buffers[s]));
       // Constant zeros (absent neighbours, the first recurrent state) are cleared once.
       const enc = gpu.device.createCommandEncoder();

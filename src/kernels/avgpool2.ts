@@ -1,11 +1,13 @@
 import { avgpool2 as source } from './wgsl.gen.js';
-import { Kernel, type Dispatch, type Specialization } from './kernel.js';
+import { Kernel, type Dispatch } from './kernel.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { placeholder } from './placeholder.js';
 import { channelGroup, expectDisjoint, expectNonEmpty, expectShape, pixelWorkgroups, expectDtypesSupported } from './tensor-checks.js';
 
-const kernel = new Kernel('avgpool2', source);
+export type AvgPool2Spec = { S: string; C4: number; CG: number; LEVELS: number };
+
+const kernel = new Kernel<AvgPool2Spec>('avgpool2', source);
 
 export interface AvgPool2Binding {
   /** h×w×c. Odd sizes follow Paddle's floor semantics: the last row/column is dropped. */
@@ -16,7 +18,7 @@ export interface AvgPool2Binding {
   out2?: Tensor;
 }
 
-export function avgPool2Spec(c: number, levels: 1 | 2, dtype: string): Specialization {
+export function avgPool2Spec(c: number, levels: 1 | 2, dtype: string): AvgPool2Spec {
   const c4 = Math.ceil(c / 4);
   return { S: dtype, C4: c4, CG: channelGroup(c4), LEVELS: levels };
 }
@@ -47,8 +49,7 @@ export async function avgPool2(gpu: Gpu, b: AvgPool2Binding, label = 'avgpool2')
     { src: src.binding, dst: out.binding, dst2: out2 ? out2.binding : placeholder(gpu) },
     { inH: src.h, inW: src.w, h1, w1, h2: out2 ? h2 : 0, w2: out2 ? w2 : 0 },
   );
-  const c4 = spec.C4 as number;
-  const groups = Math.ceil(c4 / (spec.CG as number));
+  const groups = Math.ceil(spec.C4 / spec.CG);
   return {
     label,
     op: `avgpool2${out2 ? ' x2 levels' : ''} c${src.c} @${src.h}x${src.w}`,

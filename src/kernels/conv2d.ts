@@ -1,10 +1,37 @@
 import { conv2d as source } from './wgsl.gen.js';
-import { Kernel, type Dispatch, type Specialization } from './kernel.js';
+import { Kernel, type Dispatch } from './kernel.js';
 import type { Gpu } from '../gpu/device.js';
-import type { Tensor, DType } from '../gpu/tensor.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Precision } from '../numeric/precision.js';
 import { placeholder } from './placeholder.js';
 
-const kernel = new Kernel('conv2d', source);
+/** conv2d.wgsl's template parameters. */
+export type Conv2dSpec = {
+  S: Precision;
+  K: number;
+  STRIDE: number;
+  PAD: number;
+  NIN: number;
+  NRES: number;
+  C0: number;
+  C1: number;
+  C2: number;
+  C3: number;
+  C4: number;
+  C5: number;
+  COUT4: number;
+  ACT: number;
+  SHUFFLE: boolean;
+  UPRES: boolean;
+  HEAD: number;
+  OFF4: number;
+  MAX_RESIDUE: number;
+} & Conv2dTiling;
+
+/** The register/workgroup tiling: the only tuning knobs. */
+export type Conv2dTiling = { PX: number; OVN: number; TPX: number; TPY: number; TPO: number; CK: number };
+
+const kernel = new Kernel<Conv2dSpec>('conv2d', source);
 
 export type Activation = 'none' | 'lrelu' | 'relu';
 
@@ -21,16 +48,19 @@ export interface Conv2dShape {
   /** Residual tensors added after the activation (same shape as the output). */
   residuals?: number;
   /**
-   * MSVSR offset head on the output (cout = 27·G): 'align' adds the tiled, flipped flow to 10·tanh of the
-   * offsets and takes sigmoid of the masks; 're-align' adds the stage-2 offsets and averages the masks.
-   * The extra input (flow, or the stage-2 offsets|masks tensor) is bound as `head` in Conv2dBinding.
+   * MSVSR offset head on the output (cout = 27·G): 'align' adds the tiled, flipped flow to
+   * maxResidue·tanh of the offsets and takes sigmoid of the masks; 're-align' adds the stage-2 offsets and
+   * averages the masks. The extra input (flow, or the stage-2 offsets|masks tensor) is bound as `head` in
+   * Conv2dBinding.
    */
   head?: 'align' | 'realign';
+  /** The offset head's bound on the predicted residue (PaddleGAN's max_residue_magnitude, 10). */
+  maxResidue?: number;
   /** The last residual is a low-resolution image (output size / 4), added upsampled x4 (bilinear). */
   upres?: boolean;
-  dtype?: DType;
-  /** Override of the register/workgroup tiling (tuning experiments; default conv2dTiling). */
-  tiling?: Partial<Record<'PX' | 'OVN' | 'TPX' | 'TPY' | 'TPO' | 'CK', number>>;
+  dtype?: Precision;
+  /** Override of the register/workgroup tiling (tuning experiments; default: conv2dTilings). */
+  tiling?: Partial<Conv2dTiling>;
 }
 
 const MAX_SLOTS = 6;
@@ -40,18 +70,24 @@ export function convOutSize(n: number, k: number, stride: number, pad: number): 
   return Math.floor((n + 2 * pad - k) / stride) + 1;
 }
 
-/** The register/workgroup tiling for a conv shape (the only tuning knob set). */
-export function conv2dTiling(s: Conv2dShape): Specialization {
+/**
+ * Tilings for a conv shape, in order of preference: 64 invocations accumulating 4 pixels x OVN output vec4s
+ * each, then the same with half the rows per workgroup (half the workgroup memory) for devices with less
+ * than the pixel-shuffle conv's ~21 KiB, then a minimal tile.
+ */
+export function conv2dTilings(s: Conv2dShape): Conv2dTiling[] {
   const cout4 = Math.ceil(s.cout / 4);
-  const ovn = s.shuffle ? 4 : cout4 >= 2 ? 2 : 1;
-  const tpo = Math.min(4, Math.ceil(cout4 / ovn));
-  const px = 4;
-  const tpx = 4;
-  const tpy = Math.max(1, 64 / (tpo * tpx));
-  return { PX: px, OVN: ovn, TPX: tpx, TPY: tpy, TPO: tpo, CK: 2 };
+  const OVN = s.shuffle ? 4 : cout4 >= 2 ? 2 : 1;
+  const TPO = Math.min(4, Math.ceil(cout4 / OVN));
+  const TPY = Math.max(1, 64 / (TPO * 4));
+  const out: Conv2dTiling[] = [{ PX: 4, OVN, TPX: 4, TPY, TPO, CK: 2 }];
+  if (TPY > 1) out.push({ PX: 4, OVN, TPX: 4, TPY: Math.max(1, TPY / 2), TPO, CK: 2 });
+  out.push({ PX: 4, OVN, TPX: 4, TPY: 1, TPO: 1, CK: 1 });
+  return out.map((t) => ({ ...t, ...s.tiling }));
 }
 
-export function conv2dSpec(s: Conv2dShape): Specialization {
+/** The specializations of a conv shape, one per tiling of conv2dTilings (in order of preference). */
+export function conv2dSpecs(s: Conv2dShape): Conv2dSpec[] {
   const nres = s.residuals ?? 0;
   if (s.sources.length < 1 || s.sources.length + nres > MAX_SLOTS) {
     throw new Error(`conv2d: ${s.sources.length} sources + ${nres} residuals exceed ${MAX_SLOTS} slots`);
@@ -62,25 +98,38 @@ export function conv2dSpec(s: Conv2dShape): Specialization {
   }
   if (s.head && s.sources.length + 1 > MAX_SLOTS) throw new Error('conv2d: an offset head needs a free slot');
   if (s.upres && (!nres || s.shuffle || s.head)) throw new Error('conv2d: upres needs a residual slot for the image and no shuffle or head');
-  const spec: Specialization = {
+  const c4 = (i: number) => (i < s.sources.length ? Math.ceil(s.sources[i] / 4) : 0);
+  const base = {
     S: s.dtype ?? 'f32',
     K: s.k,
     STRIDE: s.stride ?? 1,
-    PAD: s.pad ?? (s.k >> 1),
+    PAD: s.pad ?? s.k >> 1,
     NIN: s.sources.length,
     NRES: nres,
+    C0: c4(0),
+    C1: c4(1),
+    C2: c4(2),
+    C3: c4(3),
+    C4: c4(4),
+    C5: c4(5),
     COUT4: Math.ceil(s.cout / 4),
     ACT: ACT_CODE[s.act ?? 'none'],
     SHUFFLE: !!s.shuffle,
     UPRES: !!s.upres,
     HEAD: s.head === 'align' ? 1 : s.head === 'realign' ? 2 : 0,
     OFF4: s.head ? (s.cout * 2) / 3 / 4 : 0,
-    ...conv2dTiling(s),
-    ...s.tiling,
-  };
-  for (let i = 0; i < MAX_SLOTS; i++) spec[`C${i}`] = i < s.sources.length ? Math.ceil(s.sources[i] / 4) : 0;
-  return spec;
+    MAX_RESIDUE: s.maxResidue ?? 10,
+  } satisfies Omit<Conv2dSpec, keyof Conv2dTiling>;
+  return conv2dTilings(s).map((t) => ({ ...base, ...t }));
 }
+
+/** The specialization conv2d runs for a shape on a device: the preferred tiling that fits its limits. */
+export function conv2dSpec(gpu: Gpu, s: Conv2dShape): Conv2dSpec {
+  return kernel.fit(gpu, conv2dSpecs(s));
+}
+
+/** Workgroup memory and invocations of a specialization (for tests and the benchmark). */
+export const conv2dResources = (spec: Conv2dSpec) => kernel.resources(spec);
 
 /**
  * Packs an OIHW weight and its bias into the kernel's layout: weights [cout4][k*k][cin padded per source]
@@ -192,7 +241,7 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
   if (b.head && s.head === 'align' && (b.head.h !== b.out.h || b.head.w !== outW || b.head.c !== 2 || b.head.dtype !== dtype)) {
     throw new Error(`${label}: flow is ${shape(b.head)}, expected ${b.out.h}x${outW}x2 ${dtype}`);
   }
-  const spec = conv2dSpec(s);
+  const spec = conv2dSpec(gpu, s);
   const pipeline = await kernel.pipeline(gpu, spec);
   const slots: Record<string, GPUBufferBinding | GPUBuffer> = { weights: b.weights, dst: b.out.binding };
   const bound = [...b.sources, ...res, ...(b.head ? [b.head] : [])];
@@ -210,9 +259,9 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
     upH: img?.h ?? 0,
     upW: img?.w ?? 0,
   });
-  const tx = (spec.TPX as number) * (spec.PX as number);
-  const ty = spec.TPY as number;
-  const to = (spec.TPO as number) * (spec.OVN as number);
+  const tx = spec.TPX * spec.PX;
+  const ty = spec.TPY;
+  const to = spec.TPO * spec.OVN;
   const cin = s.sources.reduce((a, c) => a + c, 0);
   const epi = [s.act && s.act !== 'none' ? s.act : '', s.shuffle ? 'shuffle' : '', s.head ? `${s.head} head` : '', s.upres ? 'x4 skip' : '', res.length - (img ? 1 : 0) > 0 ? 'residual' : '']
     .filter(Boolean)

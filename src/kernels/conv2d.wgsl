@@ -14,11 +14,12 @@
 //    align_corners=False) on the fly, so MSVSR's image skip needs no high-resolution tensor;
 //  - PixelShuffle(2) on store (PixelShufflePack becomes one dispatch);
 //  - HEAD: the MSVSR offset-head transform, so conv_offset's last conv writes the DCN's offsets and masks
-//    directly (spec §2.1/§2.2). Its 27G output channels are [18G offsets | 9G masks]; slot NIN holds the
+//    directly (AlignmentModule / ReAlignmentModule in msvsr.py). Its 27G output channels are [18G offsets | 9G masks]; slot NIN holds the
 //    extra input instead of a residual:
-//      HEAD 1 (align):    off = 10·tanh(o) + (flow_y, flow_x) tiled, msk = sigmoid(m); slot NIN = flow
-//      HEAD 2 (re-align): off = 10·tanh(o) + pre_off,   msk = (sigmoid(m) + pre_msk) / 2; slot NIN = the
+//      HEAD 1 (align):    off = R·tanh(o) + (flow_y, flow_x) tiled, msk = sigmoid(m); slot NIN = flow
+//      HEAD 2 (re-align): off = R·tanh(o) + pre_off,   msk = (sigmoid(m) + pre_msk) / 2; slot NIN = the
 //                         stage-2 [offsets | masks] tensor of the same step (same layout as the output).
+//    R is MAX_RESIDUE, PaddleGAN's max_residue_magnitude (10).
 //
 // Row bands: a dispatch computes conv-grid rows [rowStart, rowStart + rows) of an image whose input has
 // inH rows. Source buffers may hold only a band of the input (image row inY0 at buffer row 0), and dst,
@@ -44,6 +45,7 @@ const SHUFFLE: bool = false;
 const UPRES: bool = false; // last residual slot: low-resolution image, added upsampled x4
 const HEAD: u32 = 0u;   // 0 plain epilogue, 1 align offset head, 2 re-align offset head
 const OFF4: u32 = 0u;   // HEAD != 0: output vec4s holding offsets (18G/4); the rest are masks
+const MAX_RESIDUE: f32 = 10.0f; // HEAD != 0: bound of the predicted offset residue
 const PX: u32 = 4u;     // pixels per invocation (along x)
 const OVN: u32 = 1u;    // output vec4s per invocation
 const TPX: u32 = 4u;    // invocations along x, y and output channels
@@ -115,13 +117,13 @@ fn offsetHead(v: vec4<f32>, ov: u32, pix: u32, i: u32) -> vec4<f32> {
   if (HEAD == 1u) {
     if (ov < OFF4) {
       let f = srcLoad(NIN, pix);  // flow: (x, y) displacement; DCN offsets are (y, x) per tap
-      return 10.0 * tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))) + f.yxyx;
+      return MAX_RESIDUE * tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))) + f.yxyx;
     }
     return sigmoid4(v);
   }
   let pre = srcLoad(NIN, i);
   if (ov < OFF4) {
-    return 10.0 * tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))) + pre;
+    return MAX_RESIDUE * tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))) + pre;
   }
   return (sigmoid4(v) + pre) * 0.5;
 }

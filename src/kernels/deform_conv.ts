@@ -1,21 +1,41 @@
 import { deform_conv as source } from './wgsl.gen.js';
-import { Kernel, type Dispatch, type Specialization } from './kernel.js';
+import { Kernel, type Dispatch } from './kernel.js';
 import type { Gpu } from '../gpu/device.js';
-import type { Tensor, DType } from '../gpu/tensor.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Precision } from '../numeric/precision.js';
 
-const kernel = new Kernel('deform_conv', source);
+export type DeformConvSpec = {
+  S: Precision;
+  SO: Precision;
+  G: number;
+  CIN4: number;
+  COUT4: number;
+  GC: number;
+  PX: number;
+  OVN: number;
+  TPX: number;
+  TPY: number;
+  TPO: number;
+};
+
+const kernel = new Kernel<DeformConvSpec>('deform_conv', source);
 
 export interface DeformConvShape {
   cin: number;
   cout: number;
   /** deformable groups */
   groups: number;
-  dtype?: DType;
+  dtype?: Precision;
   /** storage type of the offsets|masks tensor */
-  omDtype?: DType;
+  omDtype?: Precision;
 }
 
-export function deformConvSpec(s: DeformConvShape): Specialization {
+/**
+ * Specializations for a shape, in order of preference: up to 8 input vec4s gathered per chunk (16 KiB of
+ * workgroup memory at 64 channels), then fewer groups per chunk, then fewer rows per workgroup, for devices
+ * with less workgroup memory.
+ */
+export function deformConvSpecs(s: DeformConvShape): DeformConvSpec[] {
   if (s.groups % 4 !== 0 || s.cin % (4 * s.groups) !== 0 || s.cout % 4 !== 0) {
     throw new Error(`deform_conv: needs groups % 4 == 0 and cin % (4·groups) == 0, cout % 4 == 0 (cin ${s.cin}, cout ${s.cout}, groups ${s.groups})`);
   }
@@ -23,21 +43,19 @@ export function deformConvSpec(s: DeformConvShape): Specialization {
   const cout4 = s.cout / 4;
   const ovn = cout4 >= 2 ? 2 : 1;
   const tpo = Math.min(4, Math.ceil(cout4 / ovn));
-  // Stage at most 8 input vec4s per chunk: tiles stay within 16 KB of workgroup memory for 64 channels.
-  const gc = Math.max(1, Math.min(s.groups, Math.floor(8 / (cin4 / s.groups))));
-  return {
-    S: s.dtype ?? 'f32',
-    SO: s.omDtype ?? s.dtype ?? 'f32',
-    G: s.groups,
-    CIN4: cin4,
-    COUT4: cout4,
-    GC: gc,
-    PX: 4,
-    OVN: ovn,
-    TPX: 4,
-    TPY: 64 / (4 * tpo),
-    TPO: tpo,
-  };
+  const base = { S: s.dtype ?? 'f32', SO: s.omDtype ?? s.dtype ?? 'f32', G: s.groups, CIN4: cin4, COUT4: cout4, PX: 4, OVN: ovn, TPX: 4, TPO: tpo } as const;
+  const out: DeformConvSpec[] = [];
+  // GC (groups gathered per chunk) must divide G.
+  for (let gc = Math.max(1, Math.min(s.groups, Math.floor(8 / (cin4 / s.groups)))); gc >= 1; gc = Math.floor(gc / 2)) {
+    if (s.groups % gc === 0) out.push({ ...base, GC: gc, TPY: 64 / (4 * tpo) });
+  }
+  out.push({ ...base, GC: 1, TPY: 1, TPO: 1 });
+  return out;
+}
+
+/** The specialization deform_conv runs for a shape on a device: the preferred one that fits its limits. */
+export function deformConvSpec(gpu: Gpu, s: DeformConvShape): DeformConvSpec {
+  return kernel.fit(gpu, deformConvSpecs(s));
 }
 
 export interface DeformConvBinding {
@@ -62,11 +80,11 @@ export async function deformConv(gpu: Gpu, s: DeformConvShape, b: DeformConvBind
   if (out.h !== x.h || out.w !== x.w || out.c !== s.cout || out.dtype !== dtype) {
     throw new Error(`${label}: output is ${out.h}x${out.w}x${out.c}, expected ${x.h}x${x.w}x${s.cout}`);
   }
-  const spec = deformConvSpec(s);
+  const spec = deformConvSpec(gpu, s);
   const pipeline = await kernel.pipeline(gpu, spec);
   const bindGroup = kernel.bindGroup(gpu, { weights: b.weights, x: x.binding, om: om.binding, dst: out.binding }, { h: x.h, w: x.w, wOff: b.wOff, bOff: b.bOff });
-  const tx = (spec.TPX as number) * (spec.PX as number);
-  const to = (spec.TPO as number) * (spec.OVN as number);
+  const tx = spec.TPX * spec.PX;
+  const to = spec.TPO * spec.OVN;
   const px = x.h * x.w;
   return {
     label,
@@ -74,7 +92,7 @@ export async function deformConv(gpu: Gpu, s: DeformConvShape, b: DeformConvBind
     macs: px * s.cout * s.cin * 9,
     pipeline,
     bindGroup,
-    workgroups: [Math.ceil(x.w / tx), Math.ceil(x.h / (spec.TPY as number)), Math.ceil(s.cout / 4 / to)],
+    workgroups: [Math.ceil(x.w / tx), Math.ceil(x.h / spec.TPY), Math.ceil(s.cout / 4 / to)],
     // GEMM plus the gather (4 corners x 2 flops per sampled channel, per tap)
     flops: 2 * px * s.cout * s.cin * 9 + 8 * px * s.cin * 9,
     bytes: x.bytes + om.bytes + out.bytes + (s.cout * s.cin * 9 + s.cout) * 4,

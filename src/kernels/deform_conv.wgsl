@@ -1,4 +1,4 @@
-// deform_conv: modulated deformable convolution v2 (Paddle DeformConv2D; spec §1.3), 3x3, stride 1, pad 1,
+// deform_conv: modulated deformable convolution v2 (paddle.vision.ops.DeformConv2D, as msvsr.py's DCN uses it), 3x3, stride 1, pad 1,
 // dilation 1, groups 1, G deformable groups, fused: no im2col buffer.
 //
 // Implicit GEMM with the bilinear gather in the load stage (DCNv4-style). For each tap and each chunk of GC

@@ -4,7 +4,7 @@ import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { expectDisjoint, expectNonEmpty, expectShape, expectDtypesSupported } from './tensor-checks.js';
 
-const kernel = new Kernel('elementwise', source);
+const kernel = new Kernel<{ S: string }>('elementwise', source);
 const WG = 256;
 const MAX_X = 65535;
 

@@ -1,10 +1,12 @@
 import { flow_warp as source } from './wgsl.gen.js';
-import { Kernel, type Dispatch, type Specialization } from './kernel.js';
+import { Kernel, type Dispatch } from './kernel.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { channelGroup, expectDisjoint, expectNonEmpty, expectShape, pixelWorkgroups, expectDtypesSupported } from './tensor-checks.js';
 
-const kernel = new Kernel('flow_warp', source);
+export type FlowWarpSpec = { S: string; F: string; C4: number; CG: number; BORDER: boolean };
+
+const kernel = new Kernel<FlowWarpSpec>('flow_warp', source);
 
 export type WarpPadding = 'zeros' | 'border';
 
@@ -17,7 +19,7 @@ export interface FlowWarpBinding {
   out: Tensor;
 }
 
-export function flowWarpSpec(c: number, padding: WarpPadding, dtype: string, flowDtype: string): Specialization {
+export function flowWarpSpec(c: number, padding: WarpPadding, dtype: string, flowDtype: string): FlowWarpSpec {
   const c4 = Math.ceil(c / 4);
   return { S: dtype, F: flowDtype, C4: c4, CG: channelGroup(c4), BORDER: padding === 'border' };
 }
@@ -38,14 +40,13 @@ export async function flowWarp(gpu: Gpu, b: FlowWarpBinding, padding: WarpPaddin
   const spec = flowWarpSpec(src.c, padding, src.dtype, flow.dtype);
   const pipeline = await kernel.pipeline(gpu, spec);
   const bindGroup = kernel.bindGroup(gpu, { src: src.binding, flow: flow.binding, dst: out.binding }, { h: src.h, w: src.w });
-  const c4 = spec.C4 as number;
   const pixels = src.h * src.w;
   return {
     label,
     op: `flow_warp ${padding} c${src.c} @${src.h}x${src.w}`,
     pipeline,
     bindGroup,
-    workgroups: pixelWorkgroups(src.h, src.w, Math.ceil(c4 / (spec.CG as number))),
+    workgroups: pixelWorkgroups(src.h, src.w, Math.ceil(spec.C4 / spec.CG)),
     // per pixel ~16 flops of coordinate/weight math; per output channel 4 multiply-adds
     flops: pixels * (16 + 8 * src.c),
     bytes: src.bytes + flow.bytes + out.bytes,

@@ -1,5 +1,5 @@
 // flow_warp: out(x, y) = bilinear sample of `src` at (x + flow_x(x, y), y + flow_y(x, y)), PaddleGAN's
-// flow_warp (docs/msvsr-spec.md §1.2): F.grid_sample(mode='bilinear', align_corners=True) on the grid
+// flow_warp (PaddleGAN basicvsr.py): F.grid_sample(mode='bilinear', align_corners=True) on the grid
 // "pixel index + flow" normalised by 2·s/max(W−1,1) − 1. With align_corners=True the normalisation
 // round-trips, so the net effect is bilinear sampling at pixel position (sx, sy), except that a size-1
 // axis collapses to coordinate 0 (grid_sample unnormalises with (g+1)/2·(size−1) = 0).

@@ -3,11 +3,15 @@
 // replacing the values of its module-scope `const` and `alias` declarations (shapes, tile sizes, fused
 // epilogue switches, the storage type): WGSL needs real constants for private array sizes and full unrolling,
 // and the text key doubles as the pipeline cache key, as tfjs's shader keys and ncnn's specialization
-// constants do. Pipelines are built once per (device, kernel, specialization).
-import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+// constants do. Pipelines are built once per (device, kernel, specialization), and only after the
+// specialization's workgroup memory and invocation count are checked against the device's limits.
+import { WgslParser, WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import type { Gpu } from '../gpu/device.js';
+import { KernelLimitError } from '../gpu/errors.js';
 
-export type Specialization = Record<string, number | boolean | string>;
+export type SpecValue = number | boolean | string;
+/** Values for a kernel's template parameters. Each kernel's `.ts` declares its own typed specialization. */
+export type Specialization = Readonly<Record<string, SpecValue>>;
 
 type BindingKind = 'uniform' | 'read-only-storage' | 'storage';
 interface BindingInfo {
@@ -32,17 +36,28 @@ interface DeviceCache {
   pipelines: Map<string, Promise<GPUComputePipeline>>;
 }
 
+/** What one workgroup of a specialization needs from the device. */
+export interface WorkgroupResources {
+  /** Bytes of all `var<workgroup>` declarations. */
+  storageBytes: number;
+  size: [number, number, number];
+  invocations: number;
+}
+
 const DECL = /^(const|alias)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*([A-Za-z0-9_<>]+))?\s*=\s*([^;]+);/gm;
+const WORKGROUP_VAR = /^var<workgroup>[^;]*;/gm;
+const WORKGROUP_SIZE = /@workgroup_size\(([^)]*)\)/;
 
 /** Pipelines compiled in this process (reported by the benchmark next to first-run latency). */
 export const compileStats = { pipelines: 0 };
 
-export class Kernel {
+export class Kernel<Spec extends Specialization = Specialization> {
   readonly bindings: BindingInfo[];
   readonly uniform: UniformLayout | undefined;
   /** Declared template parameters and their default values as written. */
   readonly params: Map<string, { kind: 'const' | 'alias'; type?: string }>;
   private readonly caches = new WeakMap<GPUDevice, DeviceCache>();
+  private readonly resourceCache = new Map<string, WorkgroupResources>();
 
   constructor(
     readonly name: string,
@@ -75,7 +90,7 @@ export class Kernel {
   }
 
   /** The WGSL text for one specialization. */
-  specialize(spec: Specialization): string {
+  specialize(spec: Spec): string {
     const seen = new Set<string>();
     let f16 = false;
     const text = this.source.replace(DECL, (whole, kind: string, id: string, type: string | undefined) => {
@@ -122,12 +137,70 @@ export class Kernel {
       .join(',');
   }
 
-  /** The compute pipeline for a specialization, compiled once per device. */
-  pipeline(gpu: Gpu, spec: Specialization): Promise<GPUComputePipeline> {
+  /**
+   * Workgroup memory and invocations of a specialization, reflected from its module-scope declarations (a
+   * few milliseconds: only the declarations and the entry point's attribute are parsed, not the bodies).
+   */
+  resources(spec: Spec): WorkgroupResources {
+    const key = Kernel.key(spec);
+    let r = this.resourceCache.get(key);
+    if (r) return r;
+    const code = this.specialize(spec);
+    const wg = WORKGROUP_SIZE.exec(code);
+    if (!wg) throw new Error(`${this.name}.wgsl: no @workgroup_size on the entry point`);
+    const decls = [...code.matchAll(DECL)].map((m) => m[0]);
+    const vars = [...code.matchAll(WORKGROUP_VAR)].map((m) => m[0]);
+    const mini = `${code.startsWith('enable f16;') ? 'enable f16;\n' : ''}${decls.join('\n')}\n${vars.join('\n')}\n@compute @workgroup_size(${wg[1]}) fn main() {}\n`;
+    const reflect = new WgslReflect(mini);
+    let storageBytes = 0;
+    for (const node of new WgslParser().parse(mini) as { storage?: string; type?: unknown; attributes?: unknown }[]) {
+      if (node.storage !== 'workgroup') continue;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      storageBytes += (reflect.getTypeInfo(node.type as any, node.attributes as any) as { size: number }).size;
+    }
+    const s = reflect.entry.compute[0].workgroupSize as unknown as number[];
+    const size: [number, number, number] = [Number(s[0] ?? 1), Number(s[1] ?? 1), Number(s[2] ?? 1)];
+    r = { storageBytes, size, invocations: size[0] * size[1] * size[2] };
+    this.resourceCache.set(key, r);
+    return r;
+  }
+
+  /** Why a specialization cannot run on this device (undefined when it can). */
+  misfit(gpu: Gpu, spec: Spec): string | undefined {
+    const r = this.resources(spec);
+    const l = gpu.limits;
+    const over: string[] = [];
+    if (r.storageBytes > l.maxComputeWorkgroupStorageSize) over.push(`${r.storageBytes} bytes of workgroup memory (limit ${l.maxComputeWorkgroupStorageSize})`);
+    if (r.invocations > l.maxComputeInvocationsPerWorkgroup) over.push(`${r.invocations} invocations per workgroup (limit ${l.maxComputeInvocationsPerWorkgroup})`);
+    const dims = [l.maxComputeWorkgroupSizeX, l.maxComputeWorkgroupSizeY, l.maxComputeWorkgroupSizeZ];
+    r.size.forEach((n, i) => {
+      if (n > dims[i]) over.push(`workgroup size ${'xyz'[i]} ${n} (limit ${dims[i]})`);
+    });
+    return over.length ? over.join(', ') : undefined;
+  }
+
+  /**
+   * The first specialization of `candidates` (in order of preference) that fits the device's workgroup limits;
+   * a KernelLimitError with every candidate's numbers when none does.
+   */
+  fit(gpu: Gpu, candidates: readonly Spec[]): Spec {
+    const why: string[] = [];
+    for (const c of candidates) {
+      const m = this.misfit(gpu, c);
+      if (!m) return c;
+      why.push(`{${Kernel.key(c)}}: ${m}`);
+    }
+    throw new KernelLimitError(`${this.name}: no tiling fits this device's compute limits:\n  ${why.join('\n  ')}`);
+  }
+
+  /** The compute pipeline for a specialization, compiled once per device after its limits are checked. */
+  pipeline(gpu: Gpu, spec: Spec): Promise<GPUComputePipeline> {
     const c = this.cache(gpu);
     const key = Kernel.key(spec);
     let p = c.pipelines.get(key);
     if (!p) {
+      const misfit = this.misfit(gpu, spec);
+      if (misfit) return Promise.reject(new KernelLimitError(`${this.name}{${key}}: needs ${misfit}`));
       const label = `${this.name}{${key}}`;
       const code = this.specialize(spec);
       p = (async () => {

@@ -4,7 +4,7 @@ import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { expectDisjoint, expectNonEmpty, expectShape, pixelWorkgroups, expectDtypesSupported } from './tensor-checks.js';
 
-const kernel = new Kernel('normalize', source);
+const kernel = new Kernel<{ S: string }>('normalize', source);
 
 export interface NormalizeBinding {
   /** h×w×c with c <= 4 (RGB). */

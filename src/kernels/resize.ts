@@ -1,10 +1,12 @@
 import { resize as source } from './wgsl.gen.js';
-import { Kernel, type Dispatch, type Specialization } from './kernel.js';
+import { Kernel, type Dispatch } from './kernel.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { channelGroup, expectDisjoint, expectNonEmpty, expectShape, pixelWorkgroups, expectDtypesSupported } from './tensor-checks.js';
 
-const kernel = new Kernel('resize', source);
+export type ResizeSpec = { S: string; C4: number; CG: number; ALIGN: boolean };
+
+const kernel = new Kernel<ResizeSpec>('resize', source);
 
 export interface ResizeOptions {
   /** Paddle/PyTorch align_corners (default false: half-pixel centres, align_mode 0). */
@@ -24,7 +26,7 @@ export interface ResizeBinding {
   out: Tensor;
 }
 
-export function resizeSpec(c: number, alignCorners: boolean, dtype: string): Specialization {
+export function resizeSpec(c: number, alignCorners: boolean, dtype: string): ResizeSpec {
   const c4 = Math.ceil(c / 4);
   return { S: dtype, C4: c4, CG: channelGroup(c4), ALIGN: alignCorners };
 }
@@ -77,21 +79,17 @@ export async function resize(gpu: Gpu, b: ResizeBinding, opts: ResizeOptions = {
     shift,
     scale,
   });
-  const c4 = spec.C4 as number;
   return {
     label,
     op: `resize${align ? ' ac' : ''} c${src.c} ${src.h}x${src.w}->${out.h}x${out.w}`,
     pipeline,
     bindGroup,
-    workgroups: pixelWorkgroups(out.h, out.w, Math.ceil(c4 / (spec.CG as number))),
+    workgroups: pixelWorkgroups(out.h, out.w, Math.ceil(spec.C4 / spec.CG)),
     // per output pixel ~12 flops of coordinate math; per channel 6 mul + 3 add + 2 for the affine epilogue
     flops: out.h * out.w * (12 + 11 * src.c),
     bytes: src.bytes + out.bytes,
   };
 }
-
-const SPYNET_MEAN = [0.485, 0.456, 0.406];
-const SPYNET_STD = [0.229, 0.224, 0.225];
 
 /**
  * SPyNet's input preparation in one dispatch: bilinear resize (align_corners=False) of an RGB frame to
@@ -100,8 +98,8 @@ const SPYNET_STD = [0.229, 0.224, 0.225];
 export function resizeNormalize(
   gpu: Gpu,
   b: ResizeBinding,
-  mean: readonly number[] = SPYNET_MEAN,
-  std: readonly number[] = SPYNET_STD,
+  mean: readonly number[],
+  std: readonly number[],
   label = 'resize_normalize',
 ): Promise<Dispatch> {
   if (mean.length !== b.src.c || std.length !== b.src.c) {

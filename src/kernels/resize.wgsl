@@ -1,5 +1,5 @@
 // resize: bilinear resize of an NHWC tensor with Paddle's F.interpolate(mode='bilinear') rules
-// (docs/msvsr-spec.md §1.1), followed by a per-channel affine epilogue out = (v − shift)·scale.
+// (align_corners / align_mode=0 as Paddle's interp kernels compute them), followed by a per-channel affine epilogue out = (v − shift)·scale.
 //   ALIGN = false (align_corners=False, align_mode 0, half-pixel): s = max(ratio·(d + 0.5) − 0.5, 0)
 //   ALIGN = true  (align_corners=True):                             s = ratio·d
 //   i0 = floor(s), i1 = min(i0 + 1, in − 1), λ = s − i0, separable linear interpolation written as Paddle's

@@ -2,7 +2,8 @@
 // normalize, elementwise): shape/dtype validation with messages that name what was expected and what was
 // found, and the channel-group split of the per-pixel kernels.
 import type { Gpu } from '../gpu/device.js';
-import type { Tensor, DType } from '../gpu/tensor.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { Precision } from '../numeric/precision.js';
 
 /** Channel vec4s handled by one invocation of a per-pixel kernel: all of them up to 8 (32 channels). */
 export const MAX_CHANNEL_GROUP = 8;
@@ -16,7 +17,7 @@ export function describe(t: Tensor): string {
 }
 
 /** Throws unless `t` is h×w×c of the given dtype (any field left undefined is not checked). */
-export function expectShape(label: string, role: string, t: Tensor, h?: number, w?: number, c?: number, dtype?: DType): void {
+export function expectShape(label: string, role: string, t: Tensor, h?: number, w?: number, c?: number, dtype?: Precision): void {
   if ((h !== undefined && t.h !== h) || (w !== undefined && t.w !== w) || (c !== undefined && t.c !== c) || (dtype !== undefined && t.dtype !== dtype)) {
     const want = `${h ?? '*'}x${w ?? '*'}x${c ?? '*'} ${dtype ?? '*'}`;
     throw new Error(`${label}: ${role} is ${describe(t)}, expected ${want}`);
@@ -42,7 +43,5 @@ export function pixelWorkgroups(h: number, w: number, groups: number): [number, 
 
 /** Throws a clear error for f16 tensors on an adapter without the shader-f16 feature. */
 export function expectDtypesSupported(gpu: Gpu, label: string, ...ts: (Tensor | undefined)[]): void {
-  if (!gpu.f16 && ts.some((t) => t?.dtype === 'f16')) {
-    throw new Error(`${label}: f16 tensors need the WebGPU 'shader-f16' feature, which this adapter (${gpu.adapter.name}) lacks`);
-  }
+  if (ts.some((t) => t?.dtype === 'f16')) gpu.requireFeature('shader-f16', `${label}: f16 tensors`, 'use f32 tensors');
 }

@@ -1,5 +1,5 @@
-// Float64 reference of Paddle's modulated deformable conv v2 (spec §1.3) and the MSVSR offset head
-// (spec §2.1/§2.2), written straight from the formulas.
+// Float64 reference of Paddle's modulated deformable conv v2 (paddle.vision.ops.deform_conv2d) and the MSVSR offset head
+// (AlignmentModule / ReAlignmentModule in msvsr.py), written straight from the formulas.
 import { img, type Arr, type Img } from './ops.js';
 
 /** Bilinear sample of channel c at (sy, sx), corners outside contribute zero (no renormalisation). */

@@ -1,5 +1,5 @@
 // Float64 CPU reference implementations of every operator, written from the PaddleGAN/Paddle semantics in
-// docs/msvsr-spec.md, independent of the WGSL. Tensors are HWC (one frame), weights OIHW.
+// Paddle's operator definitions, independent of the WGSL. Tensors are HWC (one frame), weights OIHW.
 export type Arr = ArrayLike<number>;
 
 export interface Img {

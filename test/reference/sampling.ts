@@ -1,4 +1,4 @@
-// Float64 CPU references of the sampling and element-wise operators, written from docs/msvsr-spec.md
+// Float64 CPU references of the sampling and element-wise operators, written from Paddle's definitions
 // (§1.1 bilinear resize and 2x2 average pool, §1.2 flow_warp, §2.3 SPyNet's normalisation), independent of
 // the WGSL. Tensors are HWC (one frame), as in ops.ts.
 import { img, type Img } from './ops.js';
@@ -6,7 +6,7 @@ import { img, type Img } from './ops.js';
 export type Padding = 'zeros' | 'border';
 
 /**
- * flow_warp(x, flow, padding) (spec §1.2): bilinear sample of x at (j + flow_x, i + flow_y).
+ * flow_warp(x, flow, padding) (PaddleGAN basicvsr.py, grid_sample align_corners=True): bilinear sample of x at (j + flow_x, i + flow_y).
  * grid_sample with align_corners=True unnormalises the normalised coordinate g as (g + 1)/2·(size − 1),
  * so an axis of size 1 samples at coordinate 0 whatever the flow (the normalisation divides by
  * max(size − 1, 1) = 1 and the unnormalisation multiplies by 0).
@@ -38,7 +38,7 @@ export function flowWarp(x: Img, flow: Img, padding: Padding): Img {
   return out;
 }
 
-/** Source position of output index d along one axis (spec §1.1), exact ratios. */
+/** Source position of output index d along one axis (Paddle F.interpolate bilinear, align_mode 0), exact ratios. */
 export function srcCoord(d: number, inSize: number, outSize: number, alignCorners: boolean): { i0: number; i1: number; l: number } {
   let s: number;
   if (alignCorners) s = outSize > 1 ? (d * (inSize - 1)) / (outSize - 1) : 0;

@@ -1,6 +1,6 @@
 """Independent PyTorch reference of PaddleGAN's MSVSR generator (PP-MSVSR and PP-MSVSR-L).
 
-Follows docs/msvsr-spec.md §1-§3 and PaddleGAN `ppgan/models/generators/msvsr.py` + `basicvsr.py`
+Follows PaddleGAN `ppgan/models/generators/msvsr.py` + `basicvsr.py`
 (commit 094a2eb). Module attribute names reproduce PaddleGAN's structured names exactly (including the
 misspelt `covn1` and the `Leaky_relu` / `ResidualBlocks.block<i>` layout), so the `'generator'` dict of a
 `.pdparams` loads by name with `strict=True`:
@@ -13,7 +13,7 @@ misspelt `covn1` and the `Leaky_relu` / `ResidualBlocks.block<i>` layout), so th
 Differences from the Paddle code, all deliberate and output-neutral:
 * the mirror-extension shortcut (flows_forward = flip(flows_backward)) is not taken: both flow
   directions are always computed, which is mathematically identical for mirrored input;
-* T = 1 is defined as "no alignment, zero neighbours" (spec §3.9; Paddle would run SPyNet on an empty
+* T = 1 is defined as "no alignment, zero neighbours" (Paddle would run SPyNet on an empty
   batch);
 * the h, w >= 64 assertion is not enforced (nothing in the main network pads; SPyNet resizes);
 * the stage-3 `cond` (flow_warp + concat) that ReAlignmentModule ignores is not computed.
@@ -89,7 +89,7 @@ def resolve_config(config):
 
 
 # ----------------------------------------------------------------------------------------------------
-# functional pieces (spec §1.2, §1.3)
+# functional pieces (flow_warp, modulated DCNv2)
 
 
 def flow_warp(x, flow, padding_mode="zeros"):
@@ -420,7 +420,7 @@ class MSVSR(nn.Module):
         else:
             FF = FB = lqs.new_zeros(n, 0, 2, h, w)
 
-        # stage 1: local fusion (spec §3.3)
+        # stage 1: local fusion (MSVSR.stage1_align / stage1_blocks)
         L1 = [None] * t
         for idx in range(t - 1, -1, -1):
             cur = S[idx]
@@ -438,7 +438,7 @@ class MSVSR(nn.Module):
                 back = zeros()
             L1[idx] = self.stage1_blocks(torch.cat([cur, prop, back], dim=1))
 
-        # stage 2 (spec §3.4); offsets/masks keyed by flow index
+        # stage 2 (MSVSR.stage2, deform_align.stage2_*); offsets/masks keyed by flow index
         B2, F2 = [None] * t, [None] * t
         off_b, msk_b, off_f, msk_f = {}, {}, {}, {}
         h2 = zeros()
@@ -460,7 +460,7 @@ class MSVSR(nn.Module):
             h2 = h2 + self.backbone["stage2_forward"](torch.cat([cur, L1[idx], B2[idx], h2], dim=1))
             F2[idx] = h2
 
-        # auxiliary stage (spec §3.5)
+        # auxiliary stage (MSVSR.auxiliary_stage)
         A, aux_out = [None] * t, [None] * t
         for i in range(t):
             hr_low = self.aux_reconstruction(torch.cat([S[i], L1[i], B2[i], F2[i]], dim=1))
@@ -472,7 +472,7 @@ class MSVSR(nn.Module):
             a = self.aux_block_down2(torch.cat([a, hr_mid], dim=1))
             A[i] = self.aux_fusion(torch.cat([a, hr_low], dim=1))
 
-        # stage 3 (spec §3.6)
+        # stage 3 (MSVSR.stage3, ReAlignmentModule)
         B3, F3 = [None] * t, [None] * t
         rec_b, rec_f = {}, {}
         h3 = zeros()
@@ -496,7 +496,7 @@ class MSVSR(nn.Module):
             h3 = h3 + self.backbone["stage3_forward"](torch.cat([cur, L1[idx], B2[idx], F2[idx], B3[idx], h3], dim=1))
             F3[idx] = h3
 
-        # reconstruction (spec §3.7)
+        # reconstruction (MSVSR.upsample)
         outs = []
         for i in range(t):
             x = self.reconstruction(torch.cat([S[i], L1[i], B2[i], F2[i], B3[i], F3[i]], dim=1))

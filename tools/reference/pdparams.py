@@ -1,7 +1,7 @@
 """Read and write PaddleGAN `.pdparams` files without Paddle.
 
 `paddle.save` of a PaddleGAN weights dict is `pickle.dump({'generator': {name: ndarray}}, f, protocol)`
-(spec §5): numpy's own array pickling does the rest, so writing needs only pickle + numpy. Protocol 4 is
+(paddle.framework.io._pickle_save): numpy's own array pickling does the rest, so writing needs only pickle + numpy. Protocol 4 is
 Paddle's default; protocol 2 (bytes as `_codecs.encode`) is what older writers produced.
 
 Reading goes through a restricted Unpickler that resolves only the numpy globals an array needs, so a
@@ -36,7 +36,7 @@ def save_pdparams(state, path, protocol=4, wrap=True, name_table=False):
     """Writes {name: ndarray} the way PaddleGAN's save() + paddle.save do (float32, C order).
 
     name_table=True also appends the empty top-level "StructuredToParameterName@@" dict that paddle.save's
-    _build_saved_state_dict adds to every state-dict-like object (spec §5.2), as in the official files."""
+    _build_saved_state_dict adds to every state-dict-like object (paddle.framework.io._build_saved_state_dict), as in the official files."""
     arrays = {k: np.ascontiguousarray(v) for k, v in state.items()}
     obj = {"generator": arrays} if wrap else arrays
     if name_table:

@@ -3,10 +3,10 @@
     /usr/bin/python3 tools/reference/selfcheck.py [--device cuda]
 
 1. module tree: parameter counts (1,453,607 / 7,417,197 trainable; 248 / 450 state-dict entries), names
-   and shapes pinned by hash (the PP-MSVSR list equals spec §4.3 entry for entry), spot checks;
+   and shapes pinned by hash (the PP-MSVSR list equals MSVSR.state_dict() entry for entry), spot checks;
 2. .pdparams writer/reader round trip, protocols 2 and 4, strict load into the model, reader safety;
-3. DCNv2 (torchvision and the grid_sample fallback) against a naive loop implementing spec §1.3;
-4. flow_warp against a naive bilinear loop (spec §1.2), zeros and border padding, samples outside;
+3. DCNv2 (torchvision and the grid_sample fallback) against a naive loop implementing modulated DCNv2;
+4. flow_warp against a naive bilinear loop (basicvsr.py flow_warp), zeros and border padding, samples outside;
 5. bilinear resize (both align_corners), pixel shuffle, the flow->offset tiling of AlignmentModule;
 6. network-level facts: the mirror shortcut equals computing both directions, T=1 runs, output shapes;
 7. when the fixtures exist: msvsr_t2_32x48 reproduces from msvsr_random.pdparams.
@@ -38,7 +38,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(REPO, "test", "fixtures")
 
 # sha256 of json.dumps([[name, list(shape)], ...]) in state-dict order. The PP-MSVSR value was taken
-# after checking the manifest against spec §4.3 line by line (248 names and shapes, same order).
+# after checking the manifest against MSVSR.state_dict() line by line (248 names and shapes, same order).
 MANIFEST_SHA256 = {
     "msvsr": "93655fc41db100bd4b14368690b41dbda4c783bebfe1fc59845f6181c3e238e0",
     "msvsr_l": "64e908fa38bb551027633e4ea9a0a625723170555c10af7d771f86eef98efa85",
@@ -145,7 +145,7 @@ def check_pdparams():
 
 
 def naive_bilinear(img, py, px, zero_outside):
-    """spec §1.2 / §1.3 sampling of one channel img[H][W] at (py, px)."""
+    """flow_warp / DCNv2 bilinear sampling of one channel img[H][W] at (py, px)."""
     H, W = img.shape
     y0, x0 = math.floor(py), math.floor(px)
     ay, ax = py - y0, px - x0
@@ -175,7 +175,7 @@ def naive_flow_warp(x, flow, padding_mode):
 
 
 def naive_dcn(x, offset, mask, weight, bias):
-    """spec §1.3: modulated DCNv2, k=3, stride 1, pad 1, dilation 1; offsets (dy, dx) per tap."""
+    """Modulated DCNv2 (paddle.vision.ops.deform_conv2d), k=3, stride 1, pad 1, dilation 1; offsets (dy, dx) per tap."""
     Cin, H, W = x.shape
     Cout = weight.shape[0]
     G = mask.shape[0] // 9
@@ -203,7 +203,7 @@ def naive_dcn(x, offset, mask, weight, bias):
 
 
 def naive_resize(img, oh, ow, align_corners):
-    """spec §1.1 bilinear resize of img (C,H,W)."""
+    """Paddle F.interpolate bilinear resize of img (C,H,W)."""
     C, H, W = img.shape
 
     def src_idx(d, n_in, n_out):
@@ -240,7 +240,7 @@ def check_dcn(device):
         got = M.modulated_deform_conv(dev[0], dev[1], dev[2], dev[3], dev[4]).cpu().double().numpy()[0]
         err = np.abs(got - ref).max()
         assert err < 1e-4 * max(1.0, np.abs(ref).max()), (impl, err)
-        print(f"  DCN {impl:11s} vs naive spec §1.3 loop: max abs err {err:.2e} (|ref| max {np.abs(ref).max():.2f})")
+        print(f"  DCN {impl:11s} vs naive DCNv2 loop: max abs err {err:.2e} (|ref| max {np.abs(ref).max():.2f})")
     # the (x, y) swap must matter, i.e. the test can tell (dy, dx) from (dx, dy)
     swapped = off.view(1, G * 9, 2, H, W).flip(2).reshape(1, 18 * G, H, W)
     M.set_dcn_impl("torchvision" if M._tv_deform_conv2d is not None else "grid_sample")
@@ -261,7 +261,7 @@ def check_flow_warp(device):
         got = M.flow_warp(x.to(device), flow.permute(0, 2, 3, 1).to(device), padding_mode=mode).cpu().double().numpy()[0]
         err = np.abs(got - ref).max()
         assert err < 2e-5 * max(1.0, np.abs(ref).max()), (mode, err)
-        print(f"  flow_warp {mode:6s} vs naive spec §1.2 loop: max abs err {err:.2e}")
+        print(f"  flow_warp {mode:6s} vs naive loop: max abs err {err:.2e}")
     # channel 0 is x: a pure +1 x flow shifts content left by one column
     f1 = torch.zeros(1, H, W, 2)
     f1[..., 0] = 1.0
