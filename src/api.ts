@@ -25,7 +25,7 @@ export interface Model {
   /** Trainable parameters (1,453,607 for PP-MSVSR). */
   readonly parameters: number;
   /** Precision the file stored. */
-  readonly fileDtype: 'F32' | 'F16';
+  readonly fileDtype: Precision;
   readonly format: 'pdparams' | 'safetensors';
   readonly tensors: ReadonlyMap<string, NamedTensor>;
 }

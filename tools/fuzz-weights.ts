@@ -206,8 +206,8 @@ export function defaultInputs(root: string): FuzzInput[] {
     ['a.weight', { shape: [2, 3, 3, 3], data: Float32Array.from({ length: 54 }, (_, i) => i / 7) }],
     ['a.bias', { shape: [2], data: new Float32Array([1, -1]) }],
   ]);
-  inputs.push({ name: 'mini.safetensors', bytes: writeSafetensors(t, 'F32', { note: 'fuzz' }) });
-  inputs.push({ name: 'mini_f16.safetensors', bytes: writeSafetensors(t, 'F16') });
+  inputs.push({ name: 'mini.safetensors', bytes: writeSafetensors(t, 'f32', { note: 'fuzz' }) });
+  inputs.push({ name: 'mini_f16.safetensors', bytes: writeSafetensors(t, 'f16') });
   return inputs;
 }
 

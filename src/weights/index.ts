@@ -20,7 +20,7 @@ export {
   type ManifestStats,
 } from './manifest.js';
 export type { NamedTensor } from './named-tensor.js';
-export { readSafetensors, writeSafetensors, looksLikeSafetensors, type StDType, type SafetensorsContents } from './safetensors.js';
+export { readSafetensors, writeSafetensors, looksLikeSafetensors, type SafetensorsContents } from './safetensors.js';
 export { decodeF16, decodeF32 } from './float-data.js';
 export { readPdparams, type PdparamsContents } from './pdparams.js';
 export { unpickle } from './pickle.js';

@@ -5,7 +5,8 @@ import { WeightsError } from './errors.js';
 import { countParameters, detectConfig, manifestOf, validateTensors, type ConfigName, type MsvsrConfig } from './manifest.js';
 import { readPdparams } from './pdparams.js';
 import type { NamedTensor } from './named-tensor.js';
-import { looksLikeSafetensors, readSafetensors, writeSafetensors, type StDType } from './safetensors.js';
+import { looksLikeSafetensors, readSafetensors, writeSafetensors } from './safetensors.js';
+import type { Precision } from '../numeric/precision.js';
 
 export type WeightsFormat = 'pdparams' | 'safetensors';
 
@@ -14,8 +15,8 @@ export interface LoadedWeights {
   cfg: MsvsrConfig;
   /** Every manifest tensor, in Paddle's state_dict order, float32 and C order (OIHW for convolutions). */
   tensors: Map<string, NamedTensor>;
-  /** 'F16' when any tensor was stored as float16 (the file's precision is then that of f16), else 'F32'. */
-  dtype: StDType;
+  /** 'f16' when any tensor was stored as float16 (the file's precision is then that of f16), else 'f32'. */
+  dtype: Precision;
   format: WeightsFormat;
   /** Manifest entries the file lacked and that were filled in (only the constant spynet.mean/std). */
   filled: string[];
@@ -33,7 +34,7 @@ export function detectFormat(bytes: Uint8Array): WeightsFormat | null {
 }
 
 /** Reads a weights file's tensors without checking them against an architecture. */
-export function readStateDict(bytes: Uint8Array, file: string): { tensors: Map<string, NamedTensor>; dtypes: Map<string, StDType>; format: WeightsFormat } {
+export function readStateDict(bytes: Uint8Array, file: string): { tensors: Map<string, NamedTensor>; dtypes: Map<string, Precision>; format: WeightsFormat } {
   const format = detectFormat(bytes);
   if (format === 'pdparams') {
     const r = readPdparams(bytes, file);
@@ -53,8 +54,8 @@ export function readWeights(bytes: Uint8Array, file: string): LoadedWeights {
   const { tensors: raw, dtypes, format } = readStateDict(bytes, file);
   const cfg = detectConfig(raw, file);
   const tensors = validateTensors(raw, cfg, file);
-  let dtype: StDType = 'F32';
-  for (const d of dtypes.values()) if (d === 'F16') dtype = 'F16';
+  let dtype: Precision = 'f32';
+  for (const d of dtypes.values()) if (d === 'f16') dtype = 'f16';
   const filled = [...tensors.keys()].filter((k) => !raw.has(k));
   return { config: cfg.name, cfg, tensors, dtype, format, filled };
 }
@@ -62,7 +63,7 @@ export function readWeights(bytes: Uint8Array, file: string): LoadedWeights {
 export interface WeightsSummary {
   config: ConfigName;
   format: WeightsFormat;
-  dtype: StDType;
+  dtype: Precision;
   /** State-dict entries (buffers included). */
   tensors: number;
   /** Trainable parameters (spynet.mean/std excluded). */
@@ -94,6 +95,6 @@ function roundToHalf(x: number): number {
 }
 
 /** Serialises validated weights as safetensors, with the config recorded in the metadata. */
-export function toSafetensors(w: LoadedWeights, dtype: StDType = 'F32', metadata: Record<string, string> = {}): Uint8Array {
+export function toSafetensors(w: LoadedWeights, dtype: Precision = 'f32', metadata: Record<string, string> = {}): Uint8Array {
   return writeSafetensors(w.tensors, dtype, { format: 'msvsr-webgpu', config: w.config, ...metadata });
 }

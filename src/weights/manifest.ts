@@ -28,9 +28,7 @@ export interface MsvsrConfig {
   readonly stage1Groups: number;
   /** only_last: true → conv_last straight after upsample2; false → conv_hr (mid→mid) + lrelu first. */
   readonly onlyLast: boolean;
-  /** use_tiny_spynet: ModifiedSPyNet(num_blocks=3, tiny) vs (num_blocks=6, full). */
-  readonly useTinySpynet: boolean;
-  /** SPyNet pyramid levels (= number of SPyNetBlocks): 3 tiny, 6 full. */
+  /** SPyNet pyramid levels (= number of SPyNetBlocks): 3 for use_tiny_spynet, 6 for the full SPyNet. */
   readonly spynetLevels: number;
   /** Channel chain of each SPyNetBlock's convolutions, input 8 … output 2 (length = convs + 1). */
   readonly spynetChannels: readonly number[];
@@ -40,10 +38,8 @@ export interface MsvsrConfig {
   readonly useRefineAlign: boolean;
   /** use_local_connnect (sic): the stage-1 feature is added after upsampling. */
   readonly useLocalConnect: boolean;
-  /** max_residue_magnitude of the offsets (hard-coded 10). */
+  /** max_residue_magnitude: bound of the predicted offset residue (10 in AlignmentModule / ReAlignmentModule); the offset heads use it. */
   readonly maxResidueMagnitude: number;
-  /** Upscaling factor (two PixelShuffle ×2). */
-  readonly scale: number;
 }
 
 const TINY_SPYNET = [8, 16, 16, 32, 32, 32, 32, 16, 16, 16, 8, 8, 2] as const;
@@ -61,14 +57,12 @@ export const PP_MSVSR: MsvsrConfig = Object.freeze({
   deformGroups: 4,
   stage1Groups: 8,
   onlyLast: true,
-  useTinySpynet: true,
   spynetLevels: 3,
   spynetChannels: Object.freeze([...TINY_SPYNET]),
   auxiliaryLoss: true,
   useRefineAlign: true,
   useLocalConnect: true,
   maxResidueMagnitude: 10,
-  scale: 4,
 });
 
 /** PP-MSVSR-L (configs/msvsr_l_reds.yaml). */
@@ -83,14 +77,12 @@ export const PP_MSVSR_L: MsvsrConfig = Object.freeze({
   deformGroups: 8,
   stage1Groups: 8,
   onlyLast: false,
-  useTinySpynet: false,
   spynetLevels: 6,
   spynetChannels: Object.freeze([...FULL_SPYNET]),
   auxiliaryLoss: true,
   useRefineAlign: true,
   useLocalConnect: true,
   maxResidueMagnitude: 10,
-  scale: 4,
 });
 
 export const CONFIGS: Readonly<Record<ConfigName, MsvsrConfig>> = Object.freeze({ 'PP-MSVSR': PP_MSVSR, 'PP-MSVSR-L': PP_MSVSR_L });

@@ -2,6 +2,7 @@
 // bytes), numpy scalars; what numpy's pickling functions (_reconstruct, _frombuffer, dtype, scalar) and
 // BUILD (ndarray.__setstate__, dtype.__setstate__) do to them, with every check on shapes and sizes; and
 // the conversion of a float32/float16 array into a C-order Float32Array.
+import type { Precision } from '../numeric/precision.js';
 import { WeightsError, clip } from './errors.js';
 import { decodeF16, decodeF32 } from './float-data.js';
 import { PICKLE_LIMITS, PyGlobal, PyList, PyTuple, describe, type GlobalKind, type PyValue } from './pickle-values.js';
@@ -209,7 +210,7 @@ export function fortranToC(src: Float32Array, shape: readonly number[]): Float32
  * The float32 contents of a float32 or float16 array, in C order. `what` names the array in errors (e.g.
  * "file: tensor 'conv.weight'").
  */
-export function ndarrayToFloat32(a: NdArray, what: string): { data: Float32Array; dtype: 'F32' | 'F16' } {
+export function ndarrayToFloat32(a: NdArray, what: string): { data: Float32Array; dtype: Precision } {
   const dt = a.dtype;
   if (!a.built || !dt) throw new WeightsError(`${what} is a numpy array that was never filled in`);
   if (a.objectArray || dt.structured || dt.kind !== 'f' || (dt.itemsize !== 4 && dt.itemsize !== 2) || !a.data) {
@@ -218,7 +219,7 @@ export function ndarrayToFloat32(a: NdArray, what: string): { data: Float32Array
   }
   let data = dt.itemsize === 4 ? decodeF32(a.data, dt.littleEndian) : decodeF16(a.data, dt.littleEndian);
   if (a.fortran) data = fortranToC(data, a.shape);
-  return { data, dtype: dt.itemsize === 4 ? 'F32' : 'F16' };
+  return { data, dtype: dt.itemsize === 4 ? 'f32' : 'f16' };
 }
 
 /** numpy's names of the dtypes a weights file might hold, by kind and item size. */

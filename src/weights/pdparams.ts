@@ -4,6 +4,7 @@
 // `(name, ndarray)` tuples. paddle.save's bookkeeping keys are handled: `StructuredToParameterName@@` is
 // dropped, `UnpackBigParamInfor@@` (big arrays split into slices by protocol 2/3 writers, see
 // _unpack_saved_dict) is reassembled.
+import type { Precision } from '../numeric/precision.js';
 import { WeightsError, clip } from './errors.js';
 import type { NamedTensor } from './named-tensor.js';
 import { NdArray, ndarrayToFloat32 } from './numpy.js';
@@ -16,7 +17,7 @@ export const BIG_PARAM_KEY = 'UnpackBigParamInfor@@';
 export interface PdparamsContents {
   tensors: Map<string, NamedTensor>;
   /** How each tensor was stored. */
-  dtypes: Map<string, 'F32' | 'F16'>;
+  dtypes: Map<string, Precision>;
   /** The pickle protocol of the file. */
   protocol: number;
   /** 'generator' when the tensors came from the generator sub-dict, 'flat' otherwise. */
@@ -36,7 +37,7 @@ export function readPdparams(bytes: Uint8Array, file: string): PdparamsContents 
   for (const a of arrays.values()) total += a.data?.length ?? 0;
   if (total > bytes.length) throw new WeightsError(`${file}: the tensors' data adds up to ${total} bytes, more than the ${bytes.length}-byte file holds (shared data references)`);
   const tensors = new Map<string, NamedTensor>();
-  const dtypes = new Map<string, 'F32' | 'F16'>();
+  const dtypes = new Map<string, Precision>();
   const problems: string[] = [];
   for (const [name, a] of arrays) {
     try {

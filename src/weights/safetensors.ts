@@ -7,18 +7,19 @@ import { WeightsError, clip } from './errors.js';
 import { HOST_LE, decodeF16, decodeF32 } from './float-data.js';
 import type { NamedTensor } from './named-tensor.js';
 import { toHalf } from '../numeric/half.js';
+import { bytesPerScalar, type Precision } from '../numeric/precision.js';
 
 export { WeightsError } from './errors.js';
 
-export type StDType = 'F32' | 'F16';
 
 const MAX_HEADER = 100 * 1024 * 1024;
 const MAX_NDIM = 32;
-const ESIZE: Record<StDType, number> = { F32: 4, F16: 2 };
+/** The header's dtype strings for the precisions this project reads and writes. */
+const FORMAT_DTYPE: Record<Precision, 'F32' | 'F16'> = { f32: 'F32', f16: 'F16' };
 
 export interface SafetensorsContents {
   tensors: Map<string, NamedTensor>;
-  dtypes: Map<string, StDType>;
+  dtypes: Map<string, Precision>;
   metadata: Record<string, string>;
 }
 
@@ -48,7 +49,7 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Safete
   const base = 8 + hlen;
   const dataLen = bytes.length - base;
   let metadata: Record<string, string> = {};
-  const entries: { name: string; dtype: StDType; shape: number[]; begin: number; end: number }[] = [];
+  const entries: { name: string; dtype: Precision; shape: number[]; begin: number; end: number }[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     const what = `${file}: tensor '${clip(name)}'`;
     if (name === '__metadata__') {
@@ -62,7 +63,7 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Safete
     const t = info as Record<string, unknown>;
     for (const k of Object.keys(t)) if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') throw new WeightsError(`${what} has an unknown field '${clip(k, 40)}'`);
     if (t.dtype !== 'F32' && t.dtype !== 'F16') throw new WeightsError(`${what} has dtype ${clip(JSON.stringify(t.dtype) ?? 'missing', 40)}; only F32 and F16 are supported`);
-    const dtype = t.dtype;
+    const dtype: Precision = t.dtype === 'F32' ? 'f32' : 'f16';
     const shape = t.shape;
     if (!Array.isArray(shape) || shape.length > MAX_NDIM || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new WeightsError(`${what} has an invalid shape ${clip(JSON.stringify(shape) ?? 'missing', 80)}`);
     const off = t.data_offsets;
@@ -71,8 +72,8 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Safete
     }
     let count = 1;
     for (const d of shape as number[]) count *= d;
-    const nbytes = count * ESIZE[dtype];
-    if (off[1] - off[0] !== nbytes) throw new WeightsError(`${what} has shape [${(shape as number[]).join(', ')}] (${nbytes} bytes of ${dtype}) but data_offsets span ${off[1] - off[0]} bytes`);
+    const nbytes = count * bytesPerScalar(dtype);
+    if (off[1] - off[0] !== nbytes) throw new WeightsError(`${what} has shape [${(shape as number[]).join(', ')}] (${nbytes} bytes of ${t.dtype}) but data_offsets span ${off[1] - off[0]} bytes`);
     entries.push({ name, dtype, shape: shape as number[], begin: off[0], end: off[1] });
   }
   // The byte ranges must tile the data section: no overlaps (one region read twice), no gaps, no tail.
@@ -85,10 +86,10 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Safete
   }
   if (at !== dataLen) throw new WeightsError(`${file}: ${dataLen - at} bytes after the last tensor's data belong to no tensor`);
   const tensors = new Map<string, NamedTensor>();
-  const dtypes = new Map<string, StDType>();
+  const dtypes = new Map<string, Precision>();
   for (const e of entries) {
     const raw = bytes.subarray(base + e.begin, base + e.end);
-    tensors.set(e.name, { shape: e.shape.slice(), data: e.dtype === 'F32' ? decodeF32(raw, true) : decodeF16(raw, true) });
+    tensors.set(e.name, { shape: e.shape.slice(), data: e.dtype === 'f32' ? decodeF32(raw, true) : decodeF16(raw, true) });
     dtypes.set(e.name, e.dtype);
   }
   return { tensors, dtypes, metadata };
@@ -98,10 +99,10 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Safete
  * Serialises tensors (in the map's order) as safetensors. F16 rounds to nearest even; a finite value beyond
  * the f16 range (|x| > 65504) is refused rather than turned into infinity.
  */
-export function writeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, dtype: StDType = 'F32', metadata?: Record<string, string>): Uint8Array {
-  if (dtype !== 'F32' && dtype !== 'F16') throw new WeightsError(`safetensors: cannot write dtype ${String(dtype)}`);
+export function writeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, dtype: Precision = 'f32', metadata?: Record<string, string>): Uint8Array {
+  if (dtype !== 'f32' && dtype !== 'f16') throw new WeightsError(`safetensors: cannot write dtype ${String(dtype)}`);
   const header: Record<string, unknown> = {};
-  const esize = ESIZE[dtype];
+  const esize = bytesPerScalar(dtype);
   let off = 0;
   for (const [name, t] of tensors) {
     if (name === '' || name === '__metadata__') throw new WeightsError(`safetensors: invalid tensor name '${clip(name)}'`);
@@ -112,7 +113,7 @@ export function writeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, dtyp
     }
     if (count !== t.data.length) throw new WeightsError(`safetensors: tensor '${clip(name)}' has shape [${t.shape.join(', ')}] but ${t.data.length} values`);
     const n = t.data.length * esize;
-    header[name] = { dtype, shape: t.shape, data_offsets: [off, off + n] };
+    header[name] = { dtype: FORMAT_DTYPE[dtype], shape: t.shape, data_offsets: [off, off + n] };
     off += n;
   }
   if (metadata) {
@@ -133,7 +134,7 @@ export function writeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, dtyp
   let p = 8 + h.length;
   for (const [name, t] of tensors) {
     const d = t.data;
-    if (dtype === 'F32') {
+    if (dtype === 'f32') {
       if (HOST_LE) out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), p);
       else for (let i = 0; i < d.length; i++) dv.setFloat32(p + 4 * i, d[i], true);
       p += d.length * 4;

@@ -31,9 +31,9 @@ describe('full-size PP-MSVSR .pdparams', () => {
     console.log(`readWeights(${(bytes.length / 1e6).toFixed(2)} MB .pdparams): first ${cold.toFixed(1)} ms, median of 5 warm ${warm[2].toFixed(1)} ms`);
     expect(w.config).toBe('PP-MSVSR');
     expect(w.format).toBe('pdparams');
-    expect(w.dtype).toBe('F32');
+    expect(w.dtype).toBe('f32');
     expect(w.tensors.size).toBe(248);
-    expect(summarize(w)).toEqual({ config: 'PP-MSVSR', format: 'pdparams', dtype: 'F32', tensors: 248, parameters: 1_453_607 });
+    expect(summarize(w)).toEqual({ config: 'PP-MSVSR', format: 'pdparams', dtype: 'f32', tensors: 248, parameters: 1_453_607 });
     // the file itself holds all 248 (buffers included), under PaddleGAN's names and shapes
     const raw = readStateDict(bytes, 'msvsr_random.pdparams').tensors;
     expect(raw.size).toBe(248);
@@ -42,7 +42,7 @@ describe('full-size PP-MSVSR .pdparams', () => {
   });
 
   it('pdparams → safetensors (F32) → tensors is bit-identical', () => {
-    const st = toSafetensors(w, 'F32', { source: 'msvsr_random.pdparams' });
+    const st = toSafetensors(w, 'f32', { source: 'msvsr_random.pdparams' });
     expect(readSafetensors(st).metadata).toEqual({ format: 'msvsr-webgpu', config: 'PP-MSVSR', source: 'msvsr_random.pdparams' });
     const back = readWeights(st, 'converted.safetensors');
     expect(back.format).toBe('safetensors');
@@ -56,10 +56,10 @@ describe('full-size PP-MSVSR .pdparams', () => {
   });
 
   it('pdparams → safetensors (F16): half the size, every value within 2^-11 relative (2^-25 absolute below 2^-14)', () => {
-    const st = toSafetensors(w, 'F16');
+    const st = toSafetensors(w, 'f16');
     const back = readWeights(st, 'converted_f16.safetensors');
-    expect(back.dtype).toBe('F16');
-    expect(st.length).toBeLessThan(0.51 * toSafetensors(w, 'F32').length);
+    expect(back.dtype).toBe('f16');
+    expect(st.length).toBeLessThan(0.51 * toSafetensors(w, 'f32').length);
     let abs = 0;
     let rel = 0;
     for (const [k, t] of w.tensors) {
@@ -97,8 +97,8 @@ describe('full-size PP-MSVSR .pdparams', () => {
 describe('PP-MSVSR-L', () => {
   it('a complete PP-MSVSR-L set is detected: 450 tensors, 7,417,197 parameters', () => {
     const t = new Map(buildManifest(PP_MSVSR_L).map((e, i) => [e.name, { shape: [...e.shape], data: uniform(i + 1, elementCount(e.shape), -0.1, 0.1) }]));
-    const l = readWeights(writeSafetensors(t, 'F16'), 'msvsr_l.safetensors');
-    expect(summarize(l)).toEqual({ config: 'PP-MSVSR-L', format: 'safetensors', dtype: 'F16', tensors: 450, parameters: 7_417_197 });
+    const l = readWeights(writeSafetensors(t, 'f16'), 'msvsr_l.safetensors');
+    expect(summarize(l)).toEqual({ config: 'PP-MSVSR-L', format: 'safetensors', dtype: 'f16', tensors: 450, parameters: 7_417_197 });
     expect(l.cfg).toBe(PP_MSVSR_L);
   });
 });

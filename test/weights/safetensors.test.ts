@@ -31,7 +31,7 @@ function st(header: unknown, dataLen: number, raw?: string): Uint8Array {
 describe('round trips', () => {
   it('F32 is bit-identical (NaN, ±0, denormals, ±Inf included) and keeps order and metadata', () => {
     const t = sample();
-    const bytes = writeSafetensors(t, 'F32', { config: 'x' });
+    const bytes = writeSafetensors(t, 'f32', { config: 'x' });
     expect(new DataView(bytes.buffer).getBigUint64(0, true) % 8n).toBe(0n); // data 8-byte aligned
     const r = readSafetensors(bytes, 'rt.safetensors');
     expect([...r.tensors.keys()]).toEqual([...t.keys()]);
@@ -39,7 +39,7 @@ describe('round trips', () => {
     for (const [k, v] of t) {
       expect(r.tensors.get(k)!.shape).toEqual(v.shape);
       expect(new Uint32Array(r.tensors.get(k)!.data.buffer)).toEqual(new Uint32Array(v.data.buffer));
-      expect(r.dtypes.get(k)).toBe('F32');
+      expect(r.dtypes.get(k)).toBe('f32');
     }
   });
 
@@ -47,8 +47,8 @@ describe('round trips', () => {
     const t = new Map([['w', { shape: [20000], data: uniform(9, 20000, -4, 4) }]]);
     const d = t.get('w')!.data;
     for (let i = 0; i < 2000; i++) d[i] *= 2 ** -(i % 30); // spread over the normal and subnormal f16 ranges
-    const r = readSafetensors(writeSafetensors(t, 'F16'), 'h.safetensors');
-    expect(r.dtypes.get('w')).toBe('F16');
+    const r = readSafetensors(writeSafetensors(t, 'f16'), 'h.safetensors');
+    expect(r.dtypes.get('w')).toBe('f16');
     const got = r.tensors.get('w')!.data;
     let worstRel = 0;
     for (let i = 0; i < d.length; i++) {
@@ -65,16 +65,16 @@ describe('round trips', () => {
 
   it('F16 refuses finite values beyond ±65504 instead of writing infinity', () => {
     const t = new Map([['big', { shape: [3], data: new Float32Array([1, 65520, 2]) }]]);
-    expectWeightsError(() => writeSafetensors(t, 'F16'), "tensor 'big' value 65520 at index 1 is beyond the float16 range");
+    expectWeightsError(() => writeSafetensors(t, 'f16'), "tensor 'big' value 65520 at index 1 is beyond the float16 range");
     // 65519 still rounds down to 65504; infinities stay infinities
-    const ok = readSafetensors(writeSafetensors(new Map([['b', { shape: [2], data: new Float32Array([65519, -Infinity]) }]]), 'F16'));
+    const ok = readSafetensors(writeSafetensors(new Map([['b', { shape: [2], data: new Float32Array([65519, -Infinity]) }]]), 'f16'));
     expect([...ok.tensors.get('b')!.data]).toEqual([65504, -Infinity]);
   });
 
   it('reads the file the independent Python writer made (F32 and F16 mixed)', () => {
     const r = readSafetensors(fixture('mini.safetensors'), 'mini.safetensors');
     expect(r.metadata).toEqual({ writer: 'tools/reference/safetensors_io.py' });
-    expect(r.dtypes.get('conv.bias')).toBe('F16');
+    expect(r.dtypes.get('conv.bias')).toBe('f16');
     for (const [k, e] of Object.entries(expected['mini.safetensors'])) {
       expect(r.tensors.get(k)!.shape).toEqual(e.shape);
       expect([...r.tensors.get(k)!.data]).toEqual(e.values.map(Math.fround));

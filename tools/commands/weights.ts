@@ -41,12 +41,12 @@ export function registerWeightCommands(program: Command): void {
       if (samePath(input, out)) throw new WeightsError(`${out}: refusing to write the output over the input file`);
       if (!opts.overwrite && fs.existsSync(out)) throw new WeightsError(`${out}: already exists (use --overwrite to replace it)`);
       const { w } = load(input);
-      const dtype = opts.f16 ? 'F16' : 'F32';
+      const dtype = opts.f16 ? 'f16' : 'f32';
       const data = toSafetensors(w, dtype, { source: path.basename(input), source_format: w.format });
       readWeights(data, out); // what is written must load
       writeFileAtomic(out, data, { overwrite: !!opts.overwrite });
       const s = summarize(w);
-      console.log(`${out}: ${s.config}, ${s.tensors} tensors, ${n(s.parameters)} parameters, ${dtype}, ${n(data.length)} bytes`);
+      console.log(`${out}: ${s.config}, ${s.tensors} tensors, ${n(s.parameters)} parameters, ${dtype.toUpperCase()}, ${n(data.length)} bytes`);
       if (opts.f16) {
         const e = f16MaxError(w.tensors);
         console.log(`float16 rounding: max |error| ${e.abs.toExponential(2)}, max relative error ${e.rel.toExponential(2)} (bound 2^-11 = 4.88e-4)`);
@@ -61,7 +61,7 @@ export function registerWeightCommands(program: Command): void {
     .action((file: string, opts: { json?: boolean }) => {
       const { w, bytes } = load(file);
       const s = summarize(w);
-      const info = { file, format: s.format, config: s.config, tensors: s.tensors, parameters: s.parameters, dtype: s.dtype, bytes, ...(w.filled.length ? { filled: w.filled } : {}) };
+      const info = { file, format: s.format, config: s.config, tensors: s.tensors, parameters: s.parameters, dtype: s.dtype.toUpperCase(), bytes, ...(w.filled.length ? { filled: w.filled } : {}) };
       if (opts.json) console.log(JSON.stringify(info));
       else {
         console.log(`file:       ${file}`);
@@ -69,7 +69,7 @@ export function registerWeightCommands(program: Command): void {
         console.log(`config:     ${s.config}`);
         console.log(`tensors:    ${s.tensors}${w.filled.length ? ` (${w.filled.join(', ')} not in the file: constants filled in)` : ''}`);
         console.log(`parameters: ${n(s.parameters)}`);
-        console.log(`dtype:      ${s.dtype}`);
+        console.log(`dtype:      ${s.dtype.toUpperCase()}`); // the file's own spelling (F32 / F16)
         console.log(`bytes:      ${n(bytes)}`);
       }
     });
