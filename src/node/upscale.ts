@@ -7,10 +7,15 @@ import * as path from 'node:path';
 import { getDevice, modelFrom, upscaleStream, type Frame, type Gpu, type Model, type Precision } from '../index.js';
 import { CliError, why } from './errors.js';
 import { checkOutputParent, onCleanup, onInterrupt, samePath, statOrUndefined, tempPath, writeFileAtomic } from './files.js';
-import { Encoder, canCopyAudio, decodeFrames, findFfmpeg, hasEncoder, probeVideo, rationalString, type ChildProcess } from './ffmpeg.js';
-import { findSequences, readFrame, sequenceFrames, type Sequence } from './frames.js';
+import { killIfRunning, type ChildProcess } from './child.js';
+import { decodeFrames } from './decode.js';
+import { Encoder, canCopyAudio } from './encode.js';
+import { findFfmpeg, hasEncoder } from './ffmpeg.js';
+import { probeVideo, rationalString } from './probe.js';
+import { findSequences, readFrame, sequenceFrames } from './frames.js';
 import { encodePng, isPng } from './png.js';
 import { Progress, downloadReporter } from './progress.js';
+import { folderTarget, resumePoint } from './resume.js';
 import { resolveWeights, type ResolvedWeights } from './weights.js';
 
 export interface UpscaleCommandOptions {
@@ -190,7 +195,7 @@ async function upscaleVideo(ctx: Ctx): Promise<UpscaleResult> {
   let decoder: ChildProcess | undefined;
   const stop = () => {
     encoder?.kill();
-    if (decoder && decoder.exitCode === null && decoder.signalCode === null) decoder.kill('SIGKILL');
+    killIfRunning(decoder);
   };
   const removeTmp = onCleanup(() => {
     stop();
@@ -223,7 +228,7 @@ async function upscaleVideo(ctx: Ctx): Promise<UpscaleResult> {
       ctx.progress.approximate = !info.framesExact;
       ctx.progress.start();
       const n = await pump(all, modelFrom(w.weights), gpu, ctx, async (f) => {
-        encoder ??= new Encoder(tools, { output: tmp, width: f.width, height: f.height, rate: info.rate, audioFrom: info, audio });
+        encoder ??= new Encoder(tools, { output: tmp, width: f.width, height: f.height, rate: info.rate, source: info, audio });
         await encoder.write(f);
       });
       await encoder!.finish();
@@ -259,15 +264,6 @@ interface Manifest {
   weights: string;
 }
 
-/** The first frame index of each sequence that must be (re)computed: the start of its first incomplete chunk. */
-export function resumePoint(seq: Sequence, outDir: string, chunk: number): number {
-  for (let s = 0; s < seq.frames.length; s += chunk) {
-    const names = seq.frames.slice(s, s + chunk);
-    if (!names.every((n) => fs.existsSync(path.join(outDir, n)))) return s;
-  }
-  return seq.frames.length;
-}
-
 async function upscaleFolder(ctx: Ctx): Promise<UpscaleResult> {
   const { o } = ctx;
   const out = path.resolve(o.output);
@@ -284,27 +280,10 @@ async function upscaleFolder(ctx: Ctx): Promise<UpscaleResult> {
   checkOutputParent(out);
   const partial = partialFolder(out);
   const partialExists = !!statOrUndefined(partial);
-  // Where frames go: a resumed interrupted run continues its hidden folder; --resume on a finished output
-  // continues it in place; otherwise a fresh hidden folder, renamed into place when complete.
-  let work: string;
-  let fresh = false;
-  if (!o.resume) {
-    if (st && !o.overwrite) throw new CliError(`${o.output}: already exists (use --overwrite to replace it, or --resume to continue it)`);
-    if (partialExists && !o.overwrite) {
-      throw new CliError(`${o.output}: an interrupted run left its frames in ${partial}; add --resume to continue it, or --overwrite to start over`);
-    }
-    work = partial;
-    fresh = true;
-  } else if (partialExists) {
-    if (st && !o.overwrite) {
-      throw new CliError(`${o.output}: already exists, and an interrupted run is in ${partial}; add --overwrite to finish that run and replace ${o.output}`);
-    }
-    work = partial;
-  } else if (st) work = out;
-  else {
-    work = partial;
-    fresh = true;
-  }
+  // Where frames go (see folderTarget): the hidden folder, or the output itself for --resume on a finished one.
+  const target = folderTarget({ resume: !!o.resume, overwrite: !!o.overwrite, outputExists: !!st, partialExists, output: o.output, partial });
+  const work = target.work === 'partial' ? partial : out;
+  const fresh = target.fresh;
 
   const w = await loadWeights(ctx);
   const manifest: Manifest = { version: 1, chunk: ctx.chunk, precision: o.precision ?? 'f32', weights: w.sha256 };
@@ -342,7 +321,7 @@ async function upscaleFolder(ctx: Ctx): Promise<UpscaleResult> {
     writeFileAtomic(manifestFile, new TextEncoder().encode(JSON.stringify(manifest)));
     const plan = seqs.map((s) => {
       const dir = path.join(work, s.name);
-      const from = fresh ? 0 : fs.existsSync(dir) ? resumePoint(s, dir, ctx.chunk) : 0;
+      const from = fresh || !fs.existsSync(dir) ? 0 : resumePoint(s.frames, ctx.chunk, (name) => fs.existsSync(path.join(dir, name)));
       return { s, dir, from };
     });
     const total = plan.reduce((n, p) => n + p.s.frames.length - p.from, 0);

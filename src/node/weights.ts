@@ -4,15 +4,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DownloadError, IDLE_TIMEOUT_MS, MAX_WEIGHTS_BYTES, fetchBytes } from '../platform/download.js';
 import { readWeights, type LoadedWeights } from '../weights/load.js';
 import { CliError, errno, why } from './errors.js';
 
 export const OFFICIAL_WEIGHTS_URL = 'https://paddlegan.bj.bcebos.com/models/PP-MSVSR_reds_x4.pdparams';
 export const DEFAULT_WEIGHTS_NAME = 'PP-MSVSR_reds_x4.pdparams';
-/** The official file is ~5.9 MB (PP-MSVSR-L ~30 MB); a download past this is not a weights file. */
-const MAX_DOWNLOAD = 512 << 20;
-/** No byte for this long: give up. */
-const IDLE_TIMEOUT_MS = 60_000;
+/** A file or download past this is not a weights file. */
+const MAX_DOWNLOAD = MAX_WEIGHTS_BYTES;
 
 type Env = Record<string, string | undefined>;
 
@@ -110,63 +109,26 @@ function offline(url: string, dest: string, reason: string): CliError {
 }
 
 /**
- * Downloads `url`, checks that it is complete (Content-Length) and that it reads as PP-MSVSR weights, and only
- * then renames it into `dest` (through a temporary file in the same folder). Nothing is left at `dest` or
- * beside it on any failure. Returns the bytes and the weights they hold.
+ * Downloads `url` (fetchBytes: a 512 MiB cap, a 60 s idle timeout, the Content-Length checked), checks that
+ * it reads as PP-MSVSR weights, and only then renames it into `dest` (through a temporary file in the same
+ * folder). Nothing is left at `dest` or beside it on any failure. Returns the bytes and the weights they hold.
  */
 export async function downloadWeights(
   url: string,
   dest: string,
   onProgress?: (got: number, total: number | undefined, url: string) => void,
 ): Promise<{ bytes: Uint8Array; weights: LoadedWeights }> {
-  const ac = new AbortController();
-  let idle: NodeJS.Timeout | undefined;
-  const poke = () => {
-    clearTimeout(idle);
-    idle = setTimeout(() => ac.abort(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)), IDLE_TIMEOUT_MS);
-  };
   let data: Uint8Array;
   try {
-    poke();
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: ac.signal, redirect: 'follow' });
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw offline(url, dest, cause?.code ?? cause?.message ?? (e as Error).message);
-    }
-    if (!res.ok) throw offline(url, dest, `HTTP ${res.status} ${res.statusText}`.trim());
-    const lenHeader = res.headers.get('content-length');
-    const total = lenHeader !== null && /^\d+$/.test(lenHeader) ? Number(lenHeader) : undefined;
-    if (total !== undefined && total > MAX_DOWNLOAD) throw offline(url, dest, `the server announces ${total} bytes, far more than a weights file`);
-    const parts: Uint8Array[] = [];
-    let got = 0;
-    onProgress?.(0, total, url);
-    try {
-      if (!res.body) throw new Error('empty response');
-      const reader = res.body.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        poke();
-        parts.push(value);
-        got += value.length;
-        if (got > MAX_DOWNLOAD) throw new Error(`more than ${MAX_DOWNLOAD} bytes`);
-        onProgress?.(got, total, url);
-      }
-    } catch (e) {
-      const cause = (e as { cause?: { message?: string } }).cause;
-      throw offline(url, dest, `the download broke off after ${got}${total ? ` of ${total}` : ''} bytes (${cause?.message ?? (e as Error).message})`);
-    }
-    if (total !== undefined && got !== total) throw offline(url, dest, `truncated: got ${got} of ${total} bytes`);
-    data = new Uint8Array(got);
-    let o = 0;
-    for (const p of parts) {
-      data.set(p, o);
-      o += p.length;
-    }
-  } finally {
-    clearTimeout(idle);
+    data = await fetchBytes(url, {
+      maxBytes: MAX_DOWNLOAD,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
+      onProgress: onProgress && ((got, total) => onProgress(got, total, url)),
+    });
+  } catch (e) {
+    if (!(e instanceof DownloadError)) throw e;
+    const f = e.failure;
+    throw offline(url, dest, f.kind === 'too-large' ? `the server announces ${f.announced} bytes, far more than a weights file` : f.reason);
   }
   let weights: LoadedWeights;
   try {

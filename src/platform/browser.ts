@@ -1,4 +1,5 @@
 // Browser host: navigator.gpu and fetch.
+import { fetchBytes } from './download.js';
 import type { Platform } from './platform.js';
 
 export const browserPlatform: Platform = {
@@ -8,11 +9,8 @@ export const browserPlatform: Platform = {
     return gpu;
   },
   releaseGPU() {},
-  async readFile(source) {
-    const res = await fetch(source);
-    if (!res.ok) throw new Error(`${String(source)}: HTTP ${res.status} ${res.statusText}`);
-    return new Uint8Array(await res.arrayBuffer());
-  },
+  // Any URL fetch takes (relative to the page, blob:, data:), with the downloader's size cap and idle timeout.
+  readFile: (source) => fetchBytes(source),
   env: () => undefined,
   adapterHelp: 'Use a browser with WebGPU enabled (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows).',
 };

@@ -1,6 +1,7 @@
 // Node host: dawn.node for WebGPU, the file system for weights. Only Node entry points import this file.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { fetchBytes } from './download.js';
 import type { Platform } from './platform.js';
 
 // One dawn.node GPU object per adapter filter, reference-counted: while it is referenced, dawn.node keeps
@@ -41,16 +42,14 @@ export const nodePlatform: Platform = {
     if (source instanceof URL || /^[a-z]+:\/\//i.test(source)) {
       const url = source instanceof URL ? source : new URL(source);
       if (url.protocol === 'file:') return new Uint8Array(await readFile(fileURLToPath(url)));
-      const res = await fetch(url);
-      if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
-      return new Uint8Array(await res.arrayBuffer());
+      return fetchBytes(url); // size cap and idle timeout, as in browsers
     }
     return new Uint8Array(await readFile(source));
   },
   env: (name) => process.env[name],
   adapterHelp:
     'Install a GPU driver with Vulkan support, or a software Vulkan driver: Mesa lavapipe >= 23 ' +
-    '(Debian 12: echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/bpo.list ' +
-    '&& apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers). ' +
+    '(Debian 12: add bookworm-backports from your Debian mirror to the apt sources, then ' +
+    'apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers; the README has the command). ' +
     'MSVSR_ADAPTER=<name> picks an adapter by name.',
 };

@@ -39,6 +39,10 @@ beforeAll(async () => {
         res.writeHead(200);
         res.end(good.subarray(0, good.length >> 1));
         return;
+      case '/huge.pdparams': // announces far more than any weights file (the client hangs up at once)
+        res.writeHead(200, { 'content-length': 1 << 30 });
+        res.write(good.subarray(0, 1000));
+        return;
       case '/garbage.pdparams':
         res.writeHead(200, { 'content-length': 4096 });
         res.end(Buffer.alloc(4096, 0x42));
@@ -111,6 +115,7 @@ describe('download (local HTTP server on 127.0.0.1)', () => {
     ['404', '/missing.pdparams', /could not download the PP-MSVSR weights from http:\/\/127\.0\.0\.1:\d+\/missing\.pdparams: HTTP 404 Not Found/],
     ['truncated', '/truncated.pdparams', /could not download .*truncated\.pdparams: the download broke off after \d+ of \d+ bytes|truncated: got \d+ of \d+ bytes/],
     ['truncated-unannounced', '/truncated-unannounced.pdparams', /the file downloaded from .* is not valid PP-MSVSR weights, so it was not saved/],
+    ['huge', '/huge.pdparams', /could not download .*huge\.pdparams: the server announces 1073741824 bytes, far more than a weights file/],
     ['garbage', '/garbage.pdparams', /the file downloaded from .*garbage\.pdparams is not valid PP-MSVSR weights, so it was not saved: .*not a \.pdparams/],
     ['html', '/html.pdparams', /is not valid PP-MSVSR weights, so it was not saved/],
   ];

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel, upscaleFrames, type Frame } from '../../src/index.js';
-import { Encoder, findFfmpeg } from '../../src/node/ffmpeg.js';
+import { Encoder } from '../../src/node/encode.js';
+import { findFfmpeg } from '../../src/node/ffmpeg.js';
 import { WEIGHTS, cli, decodeRgb, decodeYuv420, ensureBuilt, ffmpeg, ffprobe, listAll, psnr8, scratch, toYuv420 } from './helpers.js';
 
 const W = 48;
