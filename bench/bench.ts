@@ -97,7 +97,7 @@ export interface BenchResult {
 }
 
 export const COUNTING_RULE =
-  'GMAC = multiply-accumulates of every convolution and of the deformable convolutions\' GEMM (SPyNet included), ' +
+  "GMAC = multiply-accumulates of every convolution and of the deformable convolutions' GEMM (SPyNet included), " +
   'summed over one chunk and divided by its T frames; GFLOP = 2 x GMAC plus the analytic flops of the ' +
   'sampling, resize, pooling and element-wise ops (bilinear gathers counted as 2 flops per tap and channel).';
 
@@ -169,7 +169,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     weights = m.tensors;
     weightsDesc = o.weights;
   } else {
-    weights = seededStateDict(o.weightsSeed, manifestOf(cfg).map((e) => [e.name, e.shape] as const));
+    weights = seededStateDict(
+      o.weightsSeed,
+      manifestOf(cfg).map((e) => [e.name, e.shape] as const),
+    );
     weightsDesc = `seeded random (seed ${o.weightsSeed})`;
   }
   const { h, w, frames: T } = o;
@@ -251,7 +254,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const row = await runPeer(p, o, frames, outs);
       if (row.secondsPerFrame) row.ratio = row.secondsPerFrame / result.secondsPerFrame;
       result.peers.push(row);
-      log(`  peer ${p}: ${row.error ?? `${row.secondsPerFrame!.toFixed(3)} s/frame, ratio ${row.ratio!.toFixed(2)}, max|diff| ${row.maxAbsDiff?.toExponential(2)}`}`);
+      log(
+        `  peer ${p}: ${row.error ?? `${row.secondsPerFrame!.toFixed(3)} s/frame, ratio ${row.ratio!.toFixed(2)}, max|diff| ${row.maxAbsDiff?.toExponential(2)}`}`,
+      );
     }
     return result;
   } finally {
@@ -277,8 +282,19 @@ async function runPeer(p: PeerName, o: BenchOptions, frames: Float32Array[], our
         ...['--warmup', String(o.warmup), '--reps', String(o.reps), '--device', o.torchDevice, '--threads', String(threads), '--output', out, '--json'],
       ];
       const r = spawnSync(o.python, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
-      if (r.status !== 0) return { name: 'PyTorch reference', notes: [], error: `${o.python} exited ${r.status}: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}` };
-      const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { torch: string; device: string; threads: number; secondsPerFrame: number; firstRunSeconds: number };
+      if (r.status !== 0)
+        return {
+          name: 'PyTorch reference',
+          notes: [],
+          error: `${o.python} exited ${r.status}: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' | ')}`,
+        };
+      const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        torch: string;
+        device: string;
+        threads: number;
+        secondsPerFrame: number;
+        firstRunSeconds: number;
+      };
       const peerOut = new Float32Array(readFileSync(out).buffer.slice(0));
       return {
         name: `PyTorch ${j.torch} (${j.device}, ${j.threads} threads)`,
@@ -296,12 +312,34 @@ async function runPeer(p: PeerName, o: BenchOptions, frames: Float32Array[], our
     const tag = o.weights ? `file${readFileSync(o.weights).length}` : `seed${o.weightsSeed}`;
     const model = join(PEER_CACHE, `${PEER_CONFIG[o.config]}_t${T}_${h}x${w}_${tag}${fix}.onnx`);
     if (!existsSync(model)) {
-      const args = [join(ROOT, 'tools/reference/export_onnx.py'), '--config', PEER_CONFIG[o.config], '--frames', String(T), '--size', `${h}x${w}`, ...weightArgs, '--out', model];
+      const args = [
+        join(ROOT, 'tools/reference/export_onnx.py'),
+        '--config',
+        PEER_CONFIG[o.config],
+        '--frames',
+        String(T),
+        '--size',
+        `${h}x${w}`,
+        ...weightArgs,
+        '--out',
+        model,
+      ];
       if (fix) args.push('--webgpu-conv-fix');
       const r = spawnSync(o.python, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
-      if (r.status !== 0 || !existsSync(model)) return { name, notes: [], error: `ONNX export failed: ${(r.stderr || '').trim().split('\n').slice(-2).join(' | ')}` };
+      if (r.status !== 0 || !existsSync(model))
+        return { name, notes: [], error: `ONNX export failed: ${(r.stderr || '').trim().split('\n').slice(-2).join(' | ')}` };
     }
-    const r = await runOrtPeer({ model, frames: toTCHW(frames, h, w), T, h, w, ep, warmup: o.warmup, reps: o.reps, threads: ep === 'cpu' ? threads : undefined });
+    const r = await runOrtPeer({
+      model,
+      frames: toTCHW(frames, h, w),
+      T,
+      h,
+      w,
+      ep,
+      warmup: o.warmup,
+      reps: o.reps,
+      threads: ep === 'cpu' ? threads : undefined,
+    });
     return {
       name: r.name,
       secondsPerFrame: r.secondsPerFrame,
@@ -321,12 +359,20 @@ export function formatBench(r: BenchResult, top = 12): string {
   const L: string[] = [];
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   L.push(`== ${r.config} ${r.precision}, T=${r.frames}, ${r.size} -> ${4 * Number(r.size.split('x')[0])}x${4 * Number(r.size.split('x')[1])}, ${r.device}`);
-  L.push(`fps ${r.fps.toFixed(3)}  (${r.secondsPerFrame.toFixed(3)} s/frame; chunk median ${r.secondsPerChunk.toFixed(3)} s over ${r.runs.length} runs: ${r.runs.map((x) => x.toFixed(2)).join(', ')})`);
-  L.push(`first run ${r.firstRunSeconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s, ${r.pipelines} pipelines compiled, ${r.dispatches} dispatches/chunk)`);
-  L.push(`analytic ${r.gmacPerFrame.toFixed(2)} GMAC = ${r.gflopPerFrame.toFixed(2)} GFLOP per frame; GPU memory ${mib(r.gpuBytes)} (+ ${mib(r.readbackBytes)} readback), host RSS peak ${mib(r.rssPeakBytes)}`);
+  L.push(
+    `fps ${r.fps.toFixed(3)}  (${r.secondsPerFrame.toFixed(3)} s/frame; chunk median ${r.secondsPerChunk.toFixed(3)} s over ${r.runs.length} runs: ${r.runs.map((x) => x.toFixed(2)).join(', ')})`,
+  );
+  L.push(
+    `first run ${r.firstRunSeconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s, ${r.pipelines} pipelines compiled, ${r.dispatches} dispatches/chunk)`,
+  );
+  L.push(
+    `analytic ${r.gmacPerFrame.toFixed(2)} GMAC = ${r.gflopPerFrame.toFixed(2)} GFLOP per frame; GPU memory ${mib(r.gpuBytes)} (+ ${mib(r.readbackBytes)} readback), host RSS peak ${mib(r.rssPeakBytes)}`,
+  );
   if (r.kernels.length) {
     L.push(`per-op GPU time (timestamp per dispatch, ${r.gpuMsPerFrame!.toFixed(1)} ms/frame in all):`);
-    L.push(`  ${'op'.padEnd(58)} ${'n'.padStart(5)} ${'ms/frame'.padStart(9)} ${'share'.padStart(6)} ${'GFLOP'.padStart(7)} ${'GFLOP/s'.padStart(8)} ${'GB/s'.padStart(7)}`);
+    L.push(
+      `  ${'op'.padEnd(58)} ${'n'.padStart(5)} ${'ms/frame'.padStart(9)} ${'share'.padStart(6)} ${'GFLOP'.padStart(7)} ${'GFLOP/s'.padStart(8)} ${'GB/s'.padStart(7)}`,
+    );
     const row = (k: KernelRow) =>
       `  ${k.name.padEnd(58)} ${String(k.count).padStart(5)} ${k.ms.toFixed(2).padStart(9)} ${(100 * k.share).toFixed(1).padStart(5)}% ${k.gflop.toFixed(2).padStart(7)} ${k.gflops.toFixed(1).padStart(8)} ${k.gbps.toFixed(2).padStart(7)}`;
     for (const k of r.families) L.push(row(k));
@@ -345,7 +391,15 @@ export function formatBench(r: BenchResult, top = 12): string {
 
 /** One dated markdown row for bench/RESULTS.md. */
 export function resultsRow(r: BenchResult): string {
-  const peers = r.peers.filter((p) => !p.error).map((p) => `${p.name}: ${p.secondsPerFrame!.toFixed(3)} s/f, ×${p.ratio!.toFixed(2)}`).join('; ') || '—';
-  const top = r.kernels.slice(0, 5).map((k) => `${k.name} ${k.ms.toFixed(1)} ms ${k.gflops.toFixed(0)} GF/s`).join('; ') || '—';
+  const peers =
+    r.peers
+      .filter((p) => !p.error)
+      .map((p) => `${p.name}: ${p.secondsPerFrame!.toFixed(3)} s/f, ×${p.ratio!.toFixed(2)}`)
+      .join('; ') || '—';
+  const top =
+    r.kernels
+      .slice(0, 5)
+      .map((k) => `${k.name} ${k.ms.toFixed(1)} ms ${k.gflops.toFixed(0)} GF/s`)
+      .join('; ') || '—';
   return `| ${r.date.slice(0, 10)} | ${r.device} | ${r.config} ${r.precision} | ${r.size} | ${r.frames} | ${r.fps.toFixed(3)} | ${r.secondsPerFrame.toFixed(3)} | ${r.firstRunSeconds.toFixed(1)} | ${r.gflopPerFrame.toFixed(1)} | ${(r.gpuBytes / 2 ** 20).toFixed(0)} MiB | ${top} | ${peers} |`;
 }

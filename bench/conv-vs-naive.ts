@@ -21,7 +21,10 @@ const C = 32;
 const gpu = await getDevice();
 try {
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return (seed / 2 ** 32) * 2 - 1;
+  };
   const x = Float32Array.from({ length: H * W * C }, rnd);
   const weight = Float32Array.from({ length: C * C * 9 }, () => rnd() / 17);
   const bias = Float32Array.from({ length: C }, rnd);

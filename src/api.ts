@@ -46,7 +46,6 @@ export interface UpscaleOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-
 export async function loadModel(source: string | URL | Uint8Array | ArrayBuffer, opts: { name?: string } = {}): Promise<Model> {
   let bytes: Uint8Array;
   let name = opts.name;
@@ -115,7 +114,8 @@ export function toUint8(x: Float32Array): Uint8Array {
   const out = new Uint8Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
-    const p = Math.fround((v > 1 ? 1 : v > 0 ? v : 0) * 255); // NaN -> 0
+    // biome-ignore lint/complexity/useMathMinMax: NaN must become 0, which Math.min / Math.max would propagate
+    const p = Math.fround((v > 1 ? 1 : v > 0 ? v : 0) * 255);
     const r = Math.round(p);
     // Math.round rounds halves up; numpy rounds them to even.
     out[i] = r - p === 0.5 && r % 2 === 1 ? r - 1 : r;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { toUint8, upscaleFrames, upscaleStream, type Frame, type Model } from '../src/index.js';
 import { useGpu } from './helpers.js';
 import { loadFixtureModel } from './fixtures.js';
@@ -133,9 +133,9 @@ describe('upscaleFrames', () => {
     await expect(upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 3 - 1) }], { model, device: suite.gpu })).rejects.toThrow(
       /frame 0: data has 719 values; a 20x12 frame needs 720 \(RGB\) or 960 \(RGBA\)/,
     );
-    await expect(upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 2), channels: 2 as unknown as 3 }], { model, device: suite.gpu })).rejects.toThrow(
-      /frame 0: 2 channels; only RGB \(3\) or RGBA \(4\)/,
-    );
+    await expect(
+      upscaleFrames([{ width: W, height: H, data: new Uint8Array(W * H * 2), channels: 2 as unknown as 3 }], { model, device: suite.gpu }),
+    ).rejects.toThrow(/frame 0: 2 channels; only RGB \(3\) or RGBA \(4\)/);
     await expect(upscaleFrames(ok, { device: suite.gpu })).rejects.toThrow(/no weights/);
     await expect(upscaleFrames(ok, { model, device: suite.gpu, chunkSize: 0 })).rejects.toThrow(/chunkSize 0/);
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tensor } from '../src/index.js';
 import { conv2d, inputRows, type Conv2dShape } from '../src/kernels/conv2d.js';
 import * as sampling from './reference/sampling.js';
@@ -8,7 +8,7 @@ import { uniform } from './reference/rng.js';
 import { ParamBuffer, convWeights, expectClose, poison, useGpu } from './helpers.js';
 import { fromHalf, toHalf } from '../src/numeric/half.js';
 
-const suite = useGpu('conv2d measured max error (relative to the output\'s scale)');
+const suite = useGpu("conv2d measured max error (relative to the output's scale)");
 const errors = suite.errors;
 
 interface Case {
@@ -144,7 +144,11 @@ describe('conv2d shape checks', () => {
     const weights = params.upload(suite.gpu);
     const t = Tensor.alloc(suite.gpu, 2, 2, 4);
     await expect(
-      conv2d(suite.gpu, { sources: [4, 4, 4, 4, 4, 4], cout: 4, k: 3, residuals: 1 }, { weights, wOff: 0, bOff: 0, sources: [t, t, t, t, t, t], residuals: [t], out: t }),
+      conv2d(
+        suite.gpu,
+        { sources: [4, 4, 4, 4, 4, 4], cout: 4, k: 3, residuals: 1 },
+        { weights, wOff: 0, bOff: 0, sources: [t, t, t, t, t, t], residuals: [t], out: t },
+      ),
     ).rejects.toThrow(/exceed 6 slots/);
   });
 });
@@ -152,7 +156,10 @@ describe('conv2d shape checks', () => {
 describe('conv2d: fused x4 image skip (UPRES)', () => {
   it('32->3 at 17x22 (+ the 4x upsampled image bilinear align_corners=False) equals conv + resize', async () => {
     // output 68x88 with an image of 17x22: non-multiple-of-tile sizes, clamped edges on both axes
-    const h = 68, w = 88, cin = 32, cout = 3;
+    const h = 68,
+      w = 88,
+      cin = 32,
+      cout = 3;
     const x = uniform(700, h * w * cin);
     const im = uniform(701, (h / 4) * (w / 4) * 3, 0, 1);
     const weight = uniform(702, cout * cin * 9, -1 / Math.sqrt(cin * 9), 1 / Math.sqrt(cin * 9));
@@ -176,7 +183,14 @@ describe('conv2d: row bands', () => {
   // A band computed from a buffer holding only the rows it needs equals those rows of the whole-image conv,
   // bit for bit (same per-pixel arithmetic), for a plain conv, a shuffle conv and a stride-2 conv.
   const cases: { name: string; shape: Conv2dShape; h: number; w: number; rowStart: number; rows: number }[] = [
-    { name: '32->32 lrelu + residual, rows [5, 12) of 19', shape: { sources: [32], cout: 32, k: 3, act: 'lrelu', residuals: 1 }, h: 19, w: 13, rowStart: 5, rows: 7 },
+    {
+      name: '32->32 lrelu + residual, rows [5, 12) of 19',
+      shape: { sources: [32], cout: 32, k: 3, act: 'lrelu', residuals: 1 },
+      h: 19,
+      w: 13,
+      rowStart: 5,
+      rows: 7,
+    },
     { name: 'shuffle 32->128, rows [0, 3) of 9', shape: { sources: [32], cout: 128, k: 3, shuffle: true, act: 'lrelu' }, h: 9, w: 7, rowStart: 0, rows: 3 },
     { name: 'stride 2 [3,32]->32, rows [4, 9) of 9', shape: { sources: [3, 32], cout: 32, k: 3, stride: 2, act: 'lrelu' }, h: 18, w: 10, rowStart: 4, rows: 5 },
   ];

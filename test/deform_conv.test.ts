@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tensor } from '../src/index.js';
 import { conv2d } from '../src/kernels/conv2d.js';
 import { deformConv } from '../src/kernels/deform_conv.js';
@@ -11,7 +11,7 @@ import { chwToHwc } from './fixtures.js';
 import { readFileSync } from 'node:fs';
 import { readSafetensors } from '../src/weights/safetensors.js';
 
-const suite = useGpu('deform_conv measured max error (relative to the output\'s scale)');
+const suite = useGpu("deform_conv measured max error (relative to the output's scale)");
 const errors = suite.errors;
 
 /** An [offsets | masks] tensor: offsets drawn by `offset(r)`, masks in (0, 1). */
@@ -64,7 +64,9 @@ describe('deform_conv (modulated DCNv2) vs float64 reference', () => {
   });
 
   it('would catch a kernel that reads offsets as (x, y) instead of (y, x)', async () => {
-    const h = 7, w = 9, G = 4;
+    const h = 7,
+      w = 9,
+      G = 4;
     const om = makeOm(350, h, w, G, (r) => 6 * r() - 3);
     const { got, xi, omi, weight, bias } = await runDcn(h, w, 32, 32, G, om, 450);
     const right = dcnRef.deformConv(xi, omi, weight, bias, 32, G);
@@ -81,15 +83,21 @@ describe('offset head fused into the conv epilogue', () => {
   for (const head of ['align', 'realign'] as const) {
     for (const G of [4, 8]) {
       it(`${head}, G=${G}, 9x11`, async () => {
-        const h = 9, w = 11, cin = 32, cout = 27 * G;
+        const h = 9,
+          w = 11,
+          cin = 32,
+          cout = 27 * G;
         const x = uniform(500 + G, h * w * cin);
         const weight = uniform(501 + G, cout * cin * 9, -2 / Math.sqrt(cin * 9), 2 / Math.sqrt(cin * 9));
         const bias = uniform(502 + G, cout, -0.5, 0.5);
         const extraC = head === 'align' ? 2 : cout;
-        const extra = head === 'align' ? uniform(503 + G, h * w * 2, -4, 4) : (() => {
-          const e = makeOm(504 + G, h, w, G, (r) => 10 * r() - 5);
-          return e;
-        })();
+        const extra =
+          head === 'align'
+            ? uniform(503 + G, h * w * 2, -4, 4)
+            : (() => {
+                const e = makeOm(504 + G, h, w, G, (r) => 10 * r() - 5);
+                return e;
+              })();
         const shape = { sources: [cin], cout, k: 3, head } as const;
         const { weights, wOff, bOff } = convWeights(suite.gpu, weight, bias, shape);
         const xt = Tensor.upload(suite.gpu, x, h, w, cin);

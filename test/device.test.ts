@@ -10,7 +10,7 @@ import { convWeights, openGpu } from './helpers.js';
 import { ensureBuilt } from './cli/helpers.js';
 
 describe('device errors', () => {
-  it('a validation error in submitted work is thrown at the next sync, with WebGPU\'s message', async () => {
+  it("a validation error in submitted work is thrown at the next sync, with WebGPU's message", async () => {
     const gpu = await openGpu();
     try {
       const shape = { sources: [4], cout: 4, k: 3 };
@@ -33,7 +33,9 @@ describe('device errors', () => {
     const gpu = await openGpu();
     try {
       const max = gpu.limits.maxBufferSize;
-      expect(() => gpu.createBuffer('huge', max + 4, GPUBufferUsage.STORAGE)).toThrow(new RegExp(`${max + 4} bytes exceeds .*maxBufferSize \\(${max} bytes\\)`));
+      expect(() => gpu.createBuffer('huge', max + 4, GPUBufferUsage.STORAGE)).toThrow(
+        new RegExp(`${max + 4} bytes exceeds .*maxBufferSize \\(${max} bytes\\)`),
+      );
     } finally {
       gpu.destroy();
     }

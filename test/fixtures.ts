@@ -48,7 +48,10 @@ export function loadGolden(name: string): GoldenCase {
   } else {
     // PP-MSVSR-L: weights regenerated from the seed by the TS twin of tools/reference/seeded.py
     cfg = metadata.config === 'msvsr_l' ? CONFIGS['PP-MSVSR-L'] : CONFIGS['PP-MSVSR'];
-    weights = seededStateDict(Number(metadata.weights_seed), manifestOf(cfg).map((e) => [e.name, e.shape] as const));
+    weights = seededStateDict(
+      Number(metadata.weights_seed),
+      manifestOf(cfg).map((e) => [e.name, e.shape] as const),
+    );
   }
   const lq = tensors.get('lq')!;
   const frames = Array.from({ length: T }, (_, t) => chwToHwc(lq.data, 3, H, W, t));

@@ -7,7 +7,7 @@
 // Tolerance: rel = 1e-4 of the output's scale (expectClose). PyTorch's float32 normalise/unnormalise round
 // trip moves each sample by up to a few ulps of the coordinate (~1e-6 px here), so agreement is ~1e-6.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tensor } from '../src/index.js';
 import { readSafetensors } from '../src/weights/safetensors.js';
 import { runDispatches } from '../src/kernels/kernel.js';

@@ -57,7 +57,12 @@ export function poison(t: Tensor): void {
 }
 
 /** Packs and uploads one conv's weights: the bindings conv2d / deform_conv take. */
-export function convWeights(gpu: Gpu, weight: Float32Array, bias: Float32Array | undefined, shape: Conv2dShape): { weights: GPUBuffer; wOff: number; bOff: number } {
+export function convWeights(
+  gpu: Gpu,
+  weight: Float32Array,
+  bias: Float32Array | undefined,
+  shape: Conv2dShape,
+): { weights: GPUBuffer; wOff: number; bOff: number } {
   const params = new ParamBuffer();
   const p = packConv2d(weight, bias, shape);
   const wOff = params.add(p.w);

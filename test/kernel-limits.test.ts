@@ -26,7 +26,7 @@ describe('workgroup limits', () => {
     const s = conv2dSpecs(shuffle)[0];
     // By hand from conv2d.wgsl: tileIn = TYIN·TXIN·CK vec4s, tileW = TO·KK·CK·4 vec4s, 16 bytes each.
     const [TX, TY, TO] = [s.TPX * s.PX, s.TPY, s.TPO * s.OVN];
-    const tileIn = ((TY - 1) + 3) * ((TX - 1) + 3) * s.CK;
+    const tileIn = (TY - 1 + 3) * (TX - 1 + 3) * s.CK;
     const tileW = TO * 9 * s.CK * 4;
     expect((tileIn + tileW) * 16).toBe(21888);
     expect(conv2dResources(s)).toEqual({ storageBytes: 21888, size: [64, 1, 1], invocations: 64 });
@@ -51,8 +51,16 @@ describe('workgroup limits', () => {
     weights.destroy();
   });
 
-  it('no fitting tiling: a KernelLimitError with every candidate\'s numbers', () => {
-    const tiny = { limits: { maxComputeWorkgroupStorageSize: 1024, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64 } } as unknown as Gpu;
+  it("no fitting tiling: a KernelLimitError with every candidate's numbers", () => {
+    const tiny = {
+      limits: {
+        maxComputeWorkgroupStorageSize: 1024,
+        maxComputeInvocationsPerWorkgroup: 256,
+        maxComputeWorkgroupSizeX: 256,
+        maxComputeWorkgroupSizeY: 256,
+        maxComputeWorkgroupSizeZ: 64,
+      },
+    } as unknown as Gpu;
     const n = conv2dSpecs(shuffle).length;
     let err: unknown;
     try {
@@ -67,7 +75,11 @@ describe('workgroup limits', () => {
   });
 
   it('deform_conv has a fallback within the default limits for both models', () => {
-    for (const [cin, G] of [[32, 4], [32, 8], [64, 8]]) {
+    for (const [cin, G] of [
+      [32, 4],
+      [32, 8],
+      [64, 8],
+    ]) {
       const specs = deformConvSpecs({ cin, cout: cin, groups: G });
       const last = specs[specs.length - 1];
       expect(specs.every((s) => G % s.GC === 0)).toBe(true);

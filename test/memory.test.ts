@@ -1,6 +1,6 @@
 // Memory: a long stream holds GPU and host memory flat; frames too large for the adapter's binding limit
 // fail before any GPU work with the limit and the size in the message.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { upscaleFrames, upscaleStream, type Frame, type Model } from '../src/index.js';
 import { useGpu } from './helpers.js';
 import { loadFixtureModel } from './fixtures.js';
@@ -55,7 +55,9 @@ describe('memory', () => {
     const f: Frame = { width: side, height: side, data: new Uint8Array(side * side * 3) };
     const before = suite.gpu.liveBytes;
     await expect(upscaleFrames([f, f], { model, device: suite.gpu })).rejects.toThrow(
-      new RegExp(`needs \\d+ bytes, over this adapter's maxStorageBufferBindingSize of ${limit} bytes\\nFrames of \\d+x\\d+ are too large for this adapter in f32; precision f16 halves every tensor`),
+      new RegExp(
+        `needs \\d+ bytes, over this adapter's maxStorageBufferBindingSize of ${limit} bytes\\nFrames of \\d+x\\d+ are too large for this adapter in f32; precision f16 halves every tensor`,
+      ),
     );
     expect(suite.gpu.liveBytes).toBe(before); // nothing allocated
   });

@@ -2,15 +2,7 @@
 // against closed forms.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import {
-  SequenceMetrics,
-  SSIM_C1,
-  calculatePsnr,
-  calculateSsim,
-  gaussianKernel,
-  toYChannel,
-  type MetricImage,
-} from '../src/metrics/psnr-ssim.js';
+import { SequenceMetrics, SSIM_C1, calculatePsnr, calculateSsim, gaussianKernel, toYChannel, type MetricImage } from '../src/metrics/psnr-ssim.js';
 
 interface RefCase {
   name: string;

@@ -1,5 +1,5 @@
 // The whole network on the GPU against the PyTorch reference's golden fixtures.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MsvsrRunner } from '../src/graph/msvsr-runner.js';
 import { maxAbsDiff } from './reference/ops.js';
 import { useGpu } from './helpers.js';

@@ -11,7 +11,7 @@
 //    of the level-1 values that feed the second pyramid level.
 // Every output is poisoned with NaN (padding lanes included) before the run, so unwritten elements fail,
 // and the padding channels must read back as exactly 0.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Tensor } from '../src/index.js';
 import type { Precision } from '../src/numeric/precision.js';
 import { fromHalf, toHalf } from '../src/numeric/half.js';
@@ -29,7 +29,7 @@ import { SPYNET_MEAN, SPYNET_STD } from '../src/weights/manifest.js';
 
 const TOL: Record<Precision, number> = { f32: 1e-4, f16: 2e-3 };
 
-const suite = useGpu('measured max error (relative to the output\'s scale)');
+const suite = useGpu("measured max error (relative to the output's scale)");
 const errors = suite.errors;
 
 /** Rounds to what a tensor of this dtype stores (the reference's input for f16 runs). */
@@ -128,13 +128,10 @@ async function warpCase(wc: WarpCase, padding: WarpPadding, seed: number, dtype:
   const src = Tensor.upload(suite.gpu, x, h, w, c, dtype);
   const flow = Tensor.upload(suite.gpu, fl, h, w, 2, flowDtype);
   const flowTag = flowDtype === dtype ? '' : `, flow ${flowDtype}`;
-  await check(
-    `flow_warp ${padding} ${h}x${w}x${c} ${wc.flow}${flowTag}`,
-    ([out]) => flowWarp(suite.gpu, { src, flow, out }, padding),
-    [want],
-    dtype,
-    [src, flow],
-  );
+  await check(`flow_warp ${padding} ${h}x${w}x${c} ${wc.flow}${flowTag}`, ([out]) => flowWarp(suite.gpu, { src, flow, out }, padding), [want], dtype, [
+    src,
+    flow,
+  ]);
 }
 
 describe('flow_warp vs float64 reference', () => {
@@ -264,7 +261,14 @@ describe('resize vs float64 reference', () => {
   it('resize + normalize (SPyNet input) 45x61 -> 64x64', async () => {
     const [h, w, oh, ow] = [45, 61, 64, 64];
     const x = uniform(4500, h * w * 3, 0, 1);
-    const want = ref.resize(img(h, w, 3, x), oh, ow, false, SPYNET_STD.map((s) => 1 / s), SPYNET_MEAN);
+    const want = ref.resize(
+      img(h, w, 3, x),
+      oh,
+      ow,
+      false,
+      SPYNET_STD.map((s) => 1 / s),
+      SPYNET_MEAN,
+    );
     const wantDiv = ref.normalize(ref.resize(img(h, w, 3, x), oh, ow, false), SPYNET_MEAN, SPYNET_STD);
     expectClose(want.d, wantDiv.d, 1e-12, 'reference (x−m)·(1/s) vs (x−m)/s');
     const src = Tensor.upload(suite.gpu, x, h, w, 3);
@@ -360,7 +364,9 @@ describe('normalize vs float64 reference', () => {
       const std = SPYNET_STD.slice(0, c);
       const x = q(uniform(6000 + i, h * w * c, 0, 1), dtype);
       const src = Tensor.upload(suite.gpu, x, h, w, c, dtype);
-      await check(`normalize ${h}x${w}x${c}`, ([out]) => normalize(suite.gpu, { src, out }, mean, std), [ref.normalize(img(h, w, c, x), mean, std)], dtype, [src]);
+      await check(`normalize ${h}x${w}x${c}`, ([out]) => normalize(suite.gpu, { src, out }, mean, std), [ref.normalize(img(h, w, c, x), mean, std)], dtype, [
+        src,
+      ]);
     });
   });
   it('rejects more than 4 channels and wrong mean/std lengths', async () => {

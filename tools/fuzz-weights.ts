@@ -37,7 +37,29 @@ const LENGTH_OPS = new Map<number, number>([
   [OP.LONG_BINGET, 4],
 ]);
 
-const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 32, 2 ** 40, 2 ** 53 - 1, 2 ** 63, 2 ** 64 - 1];
+const INTERESTING = [
+  0,
+  1,
+  2,
+  3,
+  4,
+  7,
+  8,
+  0x7f,
+  0x80,
+  0xff,
+  0x100,
+  0xffff,
+  0x10000,
+  0x7fffffff,
+  0x80000000,
+  0xffffffff,
+  2 ** 32,
+  2 ** 40,
+  2 ** 53 - 1,
+  2 ** 63,
+  2 ** 64 - 1,
+];
 
 function writeLE(b: Uint8Array, at: number, width: number, v: number): void {
   let x = BigInt(Math.min(v, 2 ** 64 - 1)) & ((1n << BigInt(8 * width)) - 1n);
@@ -200,7 +222,18 @@ export function runFuzz(inputs: readonly FuzzInput[], opts: { cases: number; see
 /** The default corpus: small pickle fixtures of several protocols, plus a safetensors file. */
 export function defaultInputs(root: string): FuzzInput[] {
   const dir = path.join(root, 'test', 'fixtures', 'weights');
-  const names = ['mini_p2.pdparams', 'mini_p4.pdparams', 'mini_p5.pdparams', 'mini_checkpoint_p2.pdparams', 'mini_checkpoint_p4.pdparams', 'mini_f16.pdparams', 'mini_be_p2.pdparams', 'mini_tuple.pdparams', 'mini_bigparam.pdparams', 'mini_fortran_p4.pdparams'];
+  const names = [
+    'mini_p2.pdparams',
+    'mini_p4.pdparams',
+    'mini_p5.pdparams',
+    'mini_checkpoint_p2.pdparams',
+    'mini_checkpoint_p4.pdparams',
+    'mini_f16.pdparams',
+    'mini_be_p2.pdparams',
+    'mini_tuple.pdparams',
+    'mini_bigparam.pdparams',
+    'mini_fortran_p4.pdparams',
+  ];
   const inputs: FuzzInput[] = names.map((n) => ({ name: n, bytes: new Uint8Array(fs.readFileSync(path.join(dir, n))) }));
   const t = new Map([
     ['a.weight', { shape: [2, 3, 3, 3], data: Float32Array.from({ length: 54 }, (_, i) => i / 7) }],
@@ -237,8 +270,14 @@ function main(argv: string[]): number {
   const t0 = performance.now();
   const rep = runFuzz(inputs, { cases, seed, limitMs, first });
   const s = ((performance.now() - t0) / 1000).toFixed(1);
-  console.log(`${rep.cases} cases (seed ${seed}, ${inputs.length} inputs) in ${s} s: ${rep.loaded} loaded, ${rep.parsed} parsed but refused by the architecture check, ${rep.rejected} rejected while parsing (all WeightsError), ${rep.failures.length} failures; slowest case ${rep.maxMs.toFixed(1)} ms`);
-  console.log(`mutations: ${Object.entries(rep.kinds).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `${rep.cases} cases (seed ${seed}, ${inputs.length} inputs) in ${s} s: ${rep.loaded} loaded, ${rep.parsed} parsed but refused by the architecture check, ${rep.rejected} rejected while parsing (all WeightsError), ${rep.failures.length} failures; slowest case ${rep.maxMs.toFixed(1)} ms`,
+  );
+  console.log(
+    `mutations: ${Object.entries(rep.kinds)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   for (const f of rep.failures.slice(0, 20)) {
     console.log(`FAIL case ${f.case} (${f.input}, ${f.kind}, ${f.ms.toFixed(1)} ms): ${f.error}`);
     console.log(`  replay: node dist/tools/fuzz-weights.js --seed ${seed} --first ${f.case} --cases 1${files.length ? ` ${files.join(' ')}` : ''}`);

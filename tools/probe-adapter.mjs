@@ -7,7 +7,9 @@ let gpu = create([]);
 try {
   const a = await gpu.requestAdapter();
   if (!a) throw new Error('requestAdapter returned null');
-  console.log(`adapter: ${a.info.description || a.info.device} (features: ${[...a.features].filter((f) => ['shader-f16', 'subgroups', 'timestamp-query'].includes(f)).join(', ')})`);
+  console.log(
+    `adapter: ${a.info.description || a.info.device} (features: ${[...a.features].filter((f) => ['shader-f16', 'subgroups', 'timestamp-query'].includes(f)).join(', ')})`,
+  );
   gpu = null;
 } catch (e) {
   console.log(`no WebGPU adapter: ${e.message.split('\n')[0]}`);

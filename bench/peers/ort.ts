@@ -140,8 +140,7 @@ function median(xs: number[]): number {
 type ExecutionProviders = unknown[];
 
 function sessionOptions(o: OrtPeerOptions, extra: Record<string, unknown>): InferenceSession.SessionOptions {
-  const eps: ExecutionProviders =
-    o.ep === 'webgpu' ? [o.webgpuLayout ? { name: 'webgpu', preferredLayout: o.webgpuLayout } : 'webgpu'] : ['cpu'];
+  const eps: ExecutionProviders = o.ep === 'webgpu' ? [o.webgpuLayout ? { name: 'webgpu', preferredLayout: o.webgpuLayout } : 'webgpu'] : ['cpu'];
   return {
     executionProviders: eps,
     graphOptimizationLevel: 'all',
@@ -223,9 +222,11 @@ export async function runOrtPeer(o: OrtPeerOptions): Promise<OrtPeerResult> {
   if (o.ep === 'webgpu') {
     const risk = info?.webgpuConvRisk;
     if (typeof risk !== 'number' || risk > 0) {
-      notes.push(`${typeof risk === 'number' ? `${risk} Conv node(s) have` : 'the model may have'} input-channel counts `
-        + 'that ORT 1.30\'s WebGPU EP computes wrongly (multiples of 3 but not of 12; PP-MSVSR conv_offset.0 has 66): '
-        + 'output will be wrong; export with --webgpu-conv-fix');
+      notes.push(
+        `${typeof risk === 'number' ? `${risk} Conv node(s) have` : 'the model may have'} input-channel counts ` +
+          "that ORT 1.30's WebGPU EP computes wrongly (multiples of 3 but not of 12; PP-MSVSR conv_offset.0 has 66): " +
+          'output will be wrong; export with --webgpu-conv-fix',
+      );
     } else if (info?.webgpuConvFix) {
       notes.push('model exported with --webgpu-conv-fix (66-channel convs zero-padded to 68 inputs)');
     }

@@ -39,31 +39,68 @@ export interface AdapterDescription {
   backend: string;
 }
 
+/**
+ * Test hooks: called where a real failure would surface, so tests can inject one (an allocation that fails,
+ * a device lost in the middle of a chunk) and check that the run recovers.
+ */
+export interface GpuHooks {
+  /** Before each createBuffer; throwing here is an allocation failure. */
+  allocate?(label: string, bytes: number): void;
+  /** After each submit through Gpu.submit. */
+  submitted?(): void;
+}
+
+interface Opened {
+  device: GPUDevice;
+  adapter: AdapterDescription;
+  gpu: GPU;
+}
+
 export class Gpu {
   private errors: string[] = [];
   /** Buffers made through createBuffer and not yet released, with their sizes. */
   private readonly live = new Map<GPUBuffer, number>();
   private lostMessage: string | undefined;
   private destroyed = false;
+  private current: GPUDevice;
+  private adapterDesc: AdapterDescription;
+  /** Times the device was reopened after a loss. */
+  reopened = 0;
+  hooks: GpuHooks = {};
 
   private constructor(
-    readonly device: GPUDevice,
-    readonly adapter: AdapterDescription,
+    device: GPUDevice,
+    adapter: AdapterDescription,
     /** The platform GPU object to release with the device; absent for a device the caller owns. */
-    private readonly gpu: GPU | undefined,
+    private gpu: GPU | undefined,
     /** How the device was opened (a device the caller owns cannot be reopened). */
     readonly options?: DeviceOptions,
   ) {
+    this.current = device;
+    this.adapterDesc = adapter;
+    this.attach(device);
+  }
+
+  private attach(device: GPUDevice): void {
     device.addEventListener('uncapturederror', (ev) => {
+      if (device !== this.current) return;
       const e = (ev as GPUUncapturedErrorEvent).error;
       this.errors.push(`${e.constructor.name}: ${e.message}`);
     });
     void device.lost.then((info) => {
-      if (!this.destroyed) this.lostMessage = `GPU device lost (${info.reason}): ${info.message}`;
+      if (device === this.current && !this.destroyed) this.lostMessage = `GPU device lost (${info.reason}): ${info.message}`;
     });
   }
 
-  static async create(opts: DeviceOptions = {}): Promise<Gpu> {
+  get device(): GPUDevice {
+    return this.current;
+  }
+
+  get adapter(): AdapterDescription {
+    return this.adapterDesc;
+  }
+
+  private static async open(opts: DeviceOptions): Promise<Opened> {
     const p = platform();
     const name = opts.adapter ?? p.env('MSVSR_ADAPTER') ?? undefined;
     let gpu: GPU;
@@ -78,9 +115,7 @@ export class Gpu {
     } catch (e) {
       p.releaseGPU(gpu);
       const why = (e as Error).message;
-      throw new GpuError(
-        name ? `No WebGPU adapter matches MSVSR_ADAPTER="${name}": ${why}` : `No WebGPU adapter: ${why}\n${p.adapterHelp}`,
-      );
+      throw new GpuError(name ? `No WebGPU adapter matches MSVSR_ADAPTER="${name}": ${why}` : `No WebGPU adapter: ${why}\n${p.adapterHelp}`);
     }
     if (!adapter) {
       p.releaseGPU(gpu);
@@ -98,7 +133,50 @@ export class Gpu {
       description: i.description,
       backend: (i as unknown as { backendType?: string }).backendType ?? '',
     };
-    return new Gpu(device, desc, gpu, opts);
+    return { device, adapter: desc, gpu };
+  }
+
+  static async create(opts: DeviceOptions = {}): Promise<Gpu> {
+    const o = await Gpu.open(opts);
+    return new Gpu(o.device, o.adapter, o.gpu, opts);
+  }
+
+  /**
+   * Replaces a lost device with a new one from the same adapter choice, in place (everything made on the old
+   * device is gone: plans must be rebuilt). Only for a device this Gpu opened itself.
+   */
+  async reopen(): Promise<void> {
+    if (!this.gpu) throw new GpuError('cannot reopen a GPU device owned by the caller');
+    if (this.destroyed) throw new GpuError('GPU device was destroyed');
+    const old = this.current;
+    const oldGpu = this.gpu;
+    this.live.clear();
+    old.destroy();
+    const o = await Gpu.open(this.options ?? {});
+    this.current = o.device;
+    this.adapterDesc = o.adapter;
+    this.gpu = o.gpu;
+    this.attach(o.device);
+    platform().releaseGPU(oldGpu);
+    this.errors = [];
+    this.lostMessage = undefined;
+    this.reopened++;
+  }
+
+  /**
+   * Whether the device is lost. A lost device rejects what is pending before its `lost` promise settles, so
+   * an error may arrive first: this waits a moment for the promise before answering.
+   */
+  async isLost(waitMs = 200): Promise<boolean> {
+    if (this.lostMessage !== undefined) return true;
+    const settled = await Promise.race([this.current.lost.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), waitMs))]);
+    return settled && !this.destroyed;
+  }
+
+  /** Submits command buffers (and calls the test hook). */
+  submit(cbs: GPUCommandBuffer[]): void {
+    this.current.queue.submit(cbs);
+    this.hooks.submitted?.();
   }
 
   /** Wraps a device the caller created and keeps ownership of (destroy() leaves it alone). */
@@ -126,11 +204,6 @@ export class Gpu {
     return this.gpu !== undefined;
   }
 
-  /** True once the device was lost (not by our own destroy()). */
-  get lost(): boolean {
-    return this.lostMessage !== undefined;
-  }
-
   /** Throws a FeatureError naming the adapter and what needs the feature. */
   requireFeature(feature: GPUFeatureName, what: string, instead: string): void {
     if (!this.device.features.has(feature)) {
@@ -153,16 +226,19 @@ export class Gpu {
     const d = this.device;
     d.pushErrorScope('out-of-memory');
     d.pushErrorScope('validation');
-    let value: T;
+    let result: { value: T } | { error: unknown };
     try {
-      value = fn();
-    } finally {
-      const v = await d.popErrorScope();
-      const m = await d.popErrorScope();
-      if (v) throw new GpuError(`${what}: ${v.message}`);
-      if (m) throw new OutOfMemoryError(`${what}: ${m.message}`);
+      result = { value: fn() };
+    } catch (error) {
+      result = { error };
     }
-    return value;
+    // The scopes are popped whatever fn did; what they caught explains a throw better than the throw itself.
+    const v = await d.popErrorScope();
+    const m = await d.popErrorScope();
+    if (v) throw new GpuError(`${what}: ${v.message}`);
+    if (m) throw new OutOfMemoryError(`${what}: ${m.message}`);
+    if ('error' in result) throw result.error;
+    return result.value;
   }
 
   /** Waits for submitted work and surfaces any error it produced. */
@@ -173,6 +249,7 @@ export class Gpu {
   }
 
   createBuffer(label: string, size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    this.hooks.allocate?.(label, size);
     const max = this.device.limits.maxBufferSize;
     if (size > max) {
       throw new BufferLimitError(`${label}: buffer of ${size} bytes exceeds this adapter's maxBufferSize (${max} bytes)`, label, size, max);

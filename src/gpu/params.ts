@@ -5,6 +5,7 @@ import type { Gpu } from './device.js';
 export class ParamBuffer {
   private chunks: Float32Array[] = [];
   private length = 0; // in floats, always a multiple of 4
+  private reserved = false;
 
   /** Appends data (padded to a vec4 boundary) and returns its vec4 offset. */
   add(data: Float32Array): number {
@@ -20,11 +21,20 @@ export class ParamBuffer {
     return off;
   }
 
+  /** Reserves room for n floats without data (planning only: such a buffer cannot be uploaded). */
+  reserve(n: number): number {
+    const off = this.length / 4;
+    this.length += Math.ceil(n / 4) * 4;
+    this.reserved = true;
+    return off;
+  }
+
   get bytes(): number {
     return this.length * 4;
   }
 
   upload(gpu: Gpu, label = 'weights'): GPUBuffer {
+    if (this.reserved) throw new Error('weights: a planning-only parameter buffer has no data to upload');
     const buf = gpu.createBuffer(label, Math.max(16, this.bytes), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
     let off = 0;
     for (const c of this.chunks) {

@@ -44,7 +44,12 @@ export class Tensor {
     const bytes = Tensor.bytesFor(h, w, c, dtype);
     const max = gpu.limits.maxStorageBufferBindingSize;
     if (bytes > max) {
-      throw new BindingLimitError(`${label}: a ${h}x${w}x${c} ${dtype} tensor needs ${bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${max} bytes`, label, bytes, max);
+      throw new BindingLimitError(
+        `${label}: a ${h}x${w}x${c} ${dtype} tensor needs ${bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${max} bytes`,
+        label,
+        bytes,
+        max,
+      );
     }
     return new Tensor(gpu, h, w, c, dtype, gpu.createBuffer(label, bytes, storageUsage()));
   }

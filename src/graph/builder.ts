@@ -6,7 +6,7 @@ import { ParamBuffer } from '../gpu/params.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Precision } from '../numeric/precision.js';
 import type { NamedTensor } from '../weights/named-tensor.js';
-import { conv2d, convOutSize, packConv2d, type Activation, type Conv2dShape, type RowBand } from '../kernels/conv2d.js';
+import { conv2d, convOutSize, packConv2d, packedConv2dSize, type Activation, type Conv2dShape, type RowBand } from '../kernels/conv2d.js';
 import { deformConv } from '../kernels/deform_conv.js';
 import { flowWarp, type WarpPadding } from '../kernels/flow_warp.js';
 import { resize, resizeNormalize, type ResizeOptions } from '../kernels/resize.js';
@@ -43,14 +43,22 @@ export class Builder {
   private weightBuffer: GPUBuffer | undefined;
   private gpu: Gpu | undefined;
 
+  /**
+   * `weights` by PaddleGAN name, or 'shapes-only' to record the graph for planning: every weight then has
+   * the shape the network asks for and no data, and nothing can be uploaded.
+   */
   constructor(
-    private readonly weights: ReadonlyMap<string, NamedTensor>,
+    private readonly weights: ReadonlyMap<string, NamedTensor> | 'shapes-only',
     /** Storage type of activations. */
     readonly dtype: Precision,
   ) {}
 
   /** The tensor `name`, which must have shape `want`. */
   tensor(name: string, want: readonly number[]): NamedTensor {
+    if (this.weights === 'shapes-only') {
+      this.used.set(name, want);
+      return { shape: [...want], data: new Float32Array(0) };
+    }
     const t = this.weights.get(name);
     if (!t) throw new Error(`weights: missing tensor '${name}'`);
     if (t.shape.join() !== want.join()) throw new Error(`weights: '${name}' is [${t.shape}], the network needs [${want}]`);
@@ -69,6 +77,17 @@ export class Builder {
     if (hit) return hit;
     const k = shape.k;
     const cin = parts.reduce((a, p) => a + p.sources.reduce((x, y) => x + y, 0), 0);
+    if (this.weights === 'shapes-only') {
+      for (const p of parts) {
+        const pin = p.sources.reduce((x, y) => x + y, 0);
+        this.tensor(`${p.name}.weight`, [shape.cout, pin, k, k]);
+        this.tensor(`${p.name}.bias`, [shape.cout]);
+      }
+      const size = packedConv2dSize(shape);
+      const reserved = { wOff: this.params.reserve(size.w), bOff: this.params.reserve(size.b) };
+      this.packed.set(key, reserved);
+      return reserved;
+    }
     const weight = new Float32Array(shape.cout * cin * k * k);
     const bias = new Float32Array(shape.cout);
     let c0 = 0;
@@ -155,10 +174,12 @@ export class Builder {
     const out = o.out ?? (o.shuffle ? this.value(2 * oh, 2 * ow, cout / 4, label) : this.value(oh, ow, cout, label));
     const res = o.residuals ?? [];
     const head = o.head?.input;
+    const cin = all.reduce((a, v) => a + v.c, 0);
     this.graph.add({
       label,
       reads: [...all, ...res, ...(head ? [head] : [])],
       writes: [out],
+      macs: (band ? band.rows : oh) * ow * cout * cin * k * k,
       make: (gpu, t) =>
         conv2d(gpu, shape, { weights: this.wbuf, ...p, sources: all.map(t), residuals: res.map(t), head: head && t(head), out: t(out), band }, label),
     });
@@ -174,6 +195,7 @@ export class Builder {
       label,
       reads: [x, om],
       writes: [out],
+      macs: x.h * x.w * x.c * x.c * 9,
       make: (gpu, t) => deformConv(gpu, shape, { weights: this.wbuf, ...p, x: t(x), om: t(om), out: t(out) }, label),
     });
     return out;

@@ -8,7 +8,7 @@ import { unpackChannels } from '../gpu/tensor.js';
 import type { Precision } from '../numeric/precision.js';
 import { Builder } from './builder.js';
 import { Plan } from './plan.js';
-import { buildMsvsr, DEFAULT_HR_BAND_BYTES, type MsvsrGraph, type BuildOptions } from './msvsr.js';
+import { buildMsvsr, hrBandBytesFor, type MsvsrGraph, type BuildOptions } from './msvsr.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
 import type { NamedTensor } from '../weights/named-tensor.js';
 
@@ -37,8 +37,7 @@ export class MsvsrRunner {
   ): Promise<MsvsrRunner> {
     if (dtype === 'f16') gpu.requireFeature('shader-f16', 'precision f16', 'use precision f32');
     const b = new Builder(weights, dtype);
-    // High-resolution bands stay well inside the adapter's binding limit.
-    const hrBandBytes = opts.hrBandBytes ?? Math.min(DEFAULT_HR_BAND_BYTES, gpu.limits.maxStorageBufferBindingSize / 2);
+    const hrBandBytes = opts.hrBandBytes ?? hrBandBytesFor(gpu.limits.maxStorageBufferBindingSize);
     const net = buildMsvsr(b, cfg, T, h, w, { ...opts, hrBandBytes });
     b.uploadWeights(gpu);
     try {
@@ -54,7 +53,10 @@ export class MsvsrRunner {
       if (e instanceof PlanAllocationError) {
         const f16 = dtype === 'f32' ? ' or precision f16 (half the memory)' : '';
         const mib = (e.bytes / 2 ** 20).toFixed(0);
-        throw new PlanAllocationError(`${e.message}\nA chunk of ${T} frames at ${w}x${h} (${dtype}) needs ${mib} MiB of GPU memory: use fewer frames per chunk (chunkSize, --chunk)${f16}.`, e.bytes);
+        throw new PlanAllocationError(
+          `${e.message}\nA chunk of ${T} frames at ${w}x${h} (${dtype}) needs ${mib} MiB of GPU memory: use fewer frames per chunk (chunkSize, --chunk)${f16}.`,
+          e.bytes,
+        );
       }
       throw e;
     }
@@ -76,21 +78,21 @@ export class MsvsrRunner {
 
   /** Encodes and submits the whole chunk (inputs must have been written). */
   submit(): void {
-    for (const cb of this.plan.encode()) this.gpu.device.queue.submit([cb]);
+    for (const cb of this.plan.encode()) this.gpu.submit([cb]);
   }
 
   /** frames: T frames, HWC RGB float in [0, 1]; returns T frames of 4h x 4w x 3 (not clamped). */
   async run(frames: readonly Float32Array[]): Promise<Float32Array[]> {
     this.writeInputs(frames);
     this.submit();
-    return Promise.all(
-      this.net.outputs.map(async (v) => unpackChannels(await this.plan.readOutput(v), v.h * v.w, v.c, v.dtype)),
-    );
+    return Promise.all(this.net.outputs.map(async (v) => unpackChannels(await this.plan.readOutput(v), v.h * v.w, v.c, v.dtype)));
   }
 
   writeInputs(frames: readonly Float32Array[]): void {
     if (frames.length !== this.T) throw new Error(`runner: ${frames.length} frames for a plan of ${this.T}`);
-    frames.forEach((f, t) => this.plan.tensor(this.net.inputs[t]).write(f));
+    frames.forEach((f, t) => {
+      this.plan.tensor(this.net.inputs[t]).write(f);
+    });
   }
 
   /** A debug intermediate kept with `taps` (HWC). */

@@ -34,6 +34,11 @@ export interface BuildOptions {
 
 export const DEFAULT_HR_BAND_BYTES = 64 * 2 ** 20;
 
+/** High-resolution band buffers stay well inside the adapter's binding limit. */
+export function hrBandBytesFor(maxBinding: number): number {
+  return Math.min(DEFAULT_HR_BAND_BYTES, maxBinding / 2);
+}
+
 export function buildMsvsr(b: Builder, cfg: MsvsrConfig, T: number, h: number, w: number, opts: BuildOptions = {}): MsvsrGraph {
   if (!cfg.auxiliaryLoss || !cfg.useRefineAlign || !cfg.useLocalConnect) {
     throw new Error(`${cfg.name}: only the published configuration (auxiliary branch, re-alignment, local connection) is implemented`);
@@ -192,7 +197,12 @@ class Msvsr extends MsvsrModules {
     for (let step = 0, idx = this.T - 1; idx >= 0; step++, idx--) {
       let hAl = this.zeros;
       if (step > 0) hAl = this.realign('deform_align.stage3_backward', G, B3[idx + 1], this.A[idx], this.flows.backward[idx], this.OM2b[idx]);
-      B3[idx] = this.rbic('backbone.stage3_backward', [this.A[idx], this.L1[idx], this.B2[idx], this.F2[idx], hAl], this.cfg.numBlocks, step > 0 ? hAl : undefined);
+      B3[idx] = this.rbic(
+        'backbone.stage3_backward',
+        [this.A[idx], this.L1[idx], this.B2[idx], this.F2[idx], hAl],
+        this.cfg.numBlocks,
+        step > 0 ? hAl : undefined,
+      );
     }
     this.B3 = B3;
   }

@@ -36,6 +36,8 @@ export interface Op {
   reads: Value[];
   writes: Value[];
   make(gpu: Gpu, t: (v: Value) => Tensor): Promise<Dispatch>;
+  /** Multiply-accumulates of the op's convolution (0 or absent for other ops): the planner's work count. */
+  macs?: number;
 }
 
 export class Graph {
@@ -128,7 +130,9 @@ export class Plan {
     try {
       try {
         await gpu.scoped(`allocating ${slotBytes.length} buffers (${total} bytes)`, () => {
-          slotBytes.forEach((b, i) => buffers.push(gpu.createBuffer(`slot${i}`, b, storageUsage())));
+          slotBytes.forEach((b, i) => {
+            buffers.push(gpu.createBuffer(`slot${i}`, b, storageUsage()));
+          });
         });
       } catch (e) {
         if (e instanceof OutOfMemoryError) throw new PlanAllocationError(e.message, total);

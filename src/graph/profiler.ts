@@ -18,7 +18,10 @@ export async function timeDispatches(gpu: Gpu, ds: readonly Dispatch[]): Promise
     try {
       const enc = gpu.device.createCommandEncoder();
       chunk.forEach((d, i) => {
-        const pass = enc.beginComputePass({ label: d.label, timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        const pass = enc.beginComputePass({
+          label: d.label,
+          timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+        });
         encodeDispatch(pass, d);
         pass.end();
       });

@@ -37,7 +37,7 @@ export type Activation = 'none' | 'lrelu' | 'relu';
 
 export interface Conv2dShape {
   /** Scalar channel count of each concat source, in order (sum = the weight's input channels). */
-  sources: number[];
+  sources: readonly number[];
   cout: number;
   k: number;
   stride?: number;
@@ -130,6 +130,13 @@ export function conv2dSpec(gpu: Gpu, s: Conv2dShape): Conv2dSpec {
 
 /** Workgroup memory and invocations of a specialization (for tests and the benchmark). */
 export const conv2dResources = (spec: Conv2dSpec) => kernel.resources(spec);
+
+/** Floats of a packed weight and bias (see packConv2d). */
+export function packedConv2dSize(s: Conv2dShape): { w: number; b: number } {
+  const wrow = s.sources.reduce((a, c) => a + Math.ceil(c / 4) * 4, 0);
+  const cout4 = Math.ceil(s.cout / 4);
+  return { w: cout4 * s.k * s.k * wrow * 4, b: cout4 * 4 };
+}
 
 /**
  * Packs an OIHW weight and its bias into the kernel's layout: weights [cout4][k*k][cin padded per source]
@@ -263,7 +270,13 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
   const ty = spec.TPY;
   const to = spec.TPO * spec.OVN;
   const cin = s.sources.reduce((a, c) => a + c, 0);
-  const epi = [s.act && s.act !== 'none' ? s.act : '', s.shuffle ? 'shuffle' : '', s.head ? `${s.head} head` : '', s.upres ? 'x4 skip' : '', res.length - (img ? 1 : 0) > 0 ? 'residual' : '']
+  const epi = [
+    s.act && s.act !== 'none' ? s.act : '',
+    s.shuffle ? 'shuffle' : '',
+    s.head ? `${s.head} head` : '',
+    s.upres ? 'x4 skip' : '',
+    res.length - (img ? 1 : 0) > 0 ? 'residual' : '',
+  ]
     .filter(Boolean)
     .join('+');
   const macs = band.rows * outW * s.cout * cin * s.k * s.k;

@@ -82,7 +82,11 @@ export async function deformConv(gpu: Gpu, s: DeformConvShape, b: DeformConvBind
   }
   const spec = deformConvSpec(gpu, s);
   const pipeline = await kernel.pipeline(gpu, spec);
-  const bindGroup = kernel.bindGroup(gpu, { weights: b.weights, x: x.binding, om: om.binding, dst: out.binding }, { h: x.h, w: x.w, wOff: b.wOff, bOff: b.bOff });
+  const bindGroup = kernel.bindGroup(
+    gpu,
+    { weights: b.weights, x: x.binding, om: om.binding, dst: out.binding },
+    { h: x.h, w: x.w, wOff: b.wOff, bOff: b.bOff },
+  );
   const tx = spec.TPX * spec.PX;
   const to = spec.TPO * spec.OVN;
   const px = x.h * x.w;

@@ -153,10 +153,10 @@ export class Kernel<Spec extends Specialization = Specialization> {
     const mini = `${code.startsWith('enable f16;') ? 'enable f16;\n' : ''}${decls.join('\n')}\n${vars.join('\n')}\n@compute @workgroup_size(${wg[1]}) fn main() {}\n`;
     const reflect = new WgslReflect(mini);
     let storageBytes = 0;
-    for (const node of new WgslParser().parse(mini) as { storage?: string; type?: unknown; attributes?: unknown }[]) {
-      if (node.storage !== 'workgroup') continue;
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      storageBytes += (reflect.getTypeInfo(node.type as any, node.attributes as any) as { size: number }).size;
+    type TypeArgs = Parameters<WgslReflect['getTypeInfo']>;
+    for (const node of new WgslParser().parse(mini) as { storage?: string; type?: TypeArgs[0]; attributes?: TypeArgs[1] }[]) {
+      if (node.storage !== 'workgroup' || !node.type) continue;
+      storageBytes += reflect.getTypeInfo(node.type, node.attributes)?.size ?? 0;
     }
     const s = reflect.entry.compute[0].workgroupSize as unknown as number[];
     const size: [number, number, number] = [Number(s[0] ?? 1), Number(s[1] ?? 1), Number(s[2] ?? 1)];
@@ -171,7 +171,8 @@ export class Kernel<Spec extends Specialization = Specialization> {
     const l = gpu.limits;
     const over: string[] = [];
     if (r.storageBytes > l.maxComputeWorkgroupStorageSize) over.push(`${r.storageBytes} bytes of workgroup memory (limit ${l.maxComputeWorkgroupStorageSize})`);
-    if (r.invocations > l.maxComputeInvocationsPerWorkgroup) over.push(`${r.invocations} invocations per workgroup (limit ${l.maxComputeInvocationsPerWorkgroup})`);
+    if (r.invocations > l.maxComputeInvocationsPerWorkgroup)
+      over.push(`${r.invocations} invocations per workgroup (limit ${l.maxComputeInvocationsPerWorkgroup})`);
     const dims = [l.maxComputeWorkgroupSizeX, l.maxComputeWorkgroupSizeY, l.maxComputeWorkgroupSizeZ];
     r.size.forEach((n, i) => {
       if (n > dims[i]) over.push(`workgroup size ${'xyz'[i]} ${n} (limit ${dims[i]})`);
@@ -229,7 +230,7 @@ export class Kernel<Spec extends Specialization = Specialization> {
     if (!u) throw new Error(`${this.name}.wgsl declares no uniform`);
     const buf = new ArrayBuffer(u.size);
     const dv = new DataView(buf);
-    for (const [k, f] of u.fields) {
+    for (const [k, _f] of u.fields) {
       if (!(k in values)) throw new Error(`${this.name}: uniform field '${k}' not given`);
     }
     for (const [k, v] of Object.entries(values)) {
@@ -251,11 +252,7 @@ export class Kernel<Spec extends Specialization = Specialization> {
   }
 
   /** A bind group from buffers named as in the WGSL. The uniform (if any) is given as values. */
-  bindGroup(
-    gpu: Gpu,
-    resources: Record<string, GPUBufferBinding | GPUBuffer>,
-    uniform?: Record<string, number | readonly number[]>,
-  ): GPUBindGroup {
+  bindGroup(gpu: Gpu, resources: Record<string, GPUBufferBinding | GPUBuffer>, uniform?: Record<string, number | readonly number[]>): GPUBindGroup {
     const c = this.cache(gpu);
     const entries: GPUBindGroupEntry[] = [];
     for (const b of this.bindings) {
@@ -300,7 +297,10 @@ const uniformCache = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
 const UNIFORM_CACHE_MAX = 4096;
 function uniformBuffer(gpu: Gpu, data: ArrayBuffer): GPUBuffer {
   let m = uniformCache.get(gpu.device);
-  if (!m || m.size >= UNIFORM_CACHE_MAX) uniformCache.set(gpu.device, (m = new Map()));
+  if (!m || m.size >= UNIFORM_CACHE_MAX) {
+    m = new Map();
+    uniformCache.set(gpu.device, m);
+  }
   const key = Array.from(new Uint32Array(data)).join(',');
   let b = m.get(key);
   if (!b) {

@@ -27,8 +27,10 @@ export async function normalize(gpu: Gpu, b: NormalizeBinding, mean: readonly nu
   if (std.some((s) => !(s !== 0 && Number.isFinite(s)))) throw new Error(`${label}: std [${std.join(', ')}] must be finite and non-zero`);
   const m = [0, 0, 0, 0];
   const s = [1, 1, 1, 1];
-  mean.forEach((v, i) => (m[i] = v));
-  std.forEach((v, i) => (s[i] = v));
+  for (let i = 0; i < mean.length; i++) {
+    m[i] = mean[i];
+    s[i] = std[i];
+  }
   const pipeline = await kernel.pipeline(gpu, { S: src.dtype });
   const bindGroup = kernel.bindGroup(gpu, { src: src.binding, dst: out.binding }, { h: src.h, w: src.w, mean: m, stdDev: s });
   return {

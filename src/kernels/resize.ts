@@ -50,7 +50,7 @@ function lanes(label: string, what: string, v: number | readonly number[] | unde
   }
   if (c > 4) throw new Error(`${label}: a per-channel ${what} needs at most 4 channels, the tensor has ${c}; pass one number instead`);
   if (v.length !== c) throw new Error(`${label}: ${what} has ${v.length} values, expected ${c} (one per channel)`);
-  v.forEach((x, i) => (out[i] = x));
+  for (let i = 0; i < v.length; i++) out[i] = v[i];
   return out;
 }
 
@@ -69,16 +69,20 @@ export async function resize(gpu: Gpu, b: ResizeBinding, opts: ResizeOptions = {
   // padding channels of the last vec4 then stay zero because the source's padding is zero and the shift 0.
   const spec = resizeSpec(src.c, align, src.dtype);
   const pipeline = await kernel.pipeline(gpu, spec);
-  const bindGroup = kernel.bindGroup(gpu, { src: src.binding, dst: out.binding }, {
-    inH: src.h,
-    inW: src.w,
-    outH: out.h,
-    outW: out.w,
-    ratioY: resizeRatio(src.h, out.h, align),
-    ratioX: resizeRatio(src.w, out.w, align),
-    shift,
-    scale,
-  });
+  const bindGroup = kernel.bindGroup(
+    gpu,
+    { src: src.binding, dst: out.binding },
+    {
+      inH: src.h,
+      inW: src.w,
+      outH: out.h,
+      outW: out.w,
+      ratioY: resizeRatio(src.h, out.h, align),
+      ratioX: resizeRatio(src.w, out.w, align),
+      shift,
+      scale,
+    },
+  );
   return {
     label,
     op: `resize${align ? ' ac' : ''} c${src.c} ${src.h}x${src.w}->${out.h}x${out.w}`,
@@ -95,13 +99,7 @@ export async function resize(gpu: Gpu, b: ResizeBinding, opts: ResizeOptions = {
  * SPyNet's input preparation in one dispatch: bilinear resize (align_corners=False) of an RGB frame to
  * `out`'s size followed by (x − mean)/std per channel (computed as (x − mean)·(1/std)).
  */
-export function resizeNormalize(
-  gpu: Gpu,
-  b: ResizeBinding,
-  mean: readonly number[],
-  std: readonly number[],
-  label = 'resize_normalize',
-): Promise<Dispatch> {
+export function resizeNormalize(gpu: Gpu, b: ResizeBinding, mean: readonly number[], std: readonly number[], label = 'resize_normalize'): Promise<Dispatch> {
   if (mean.length !== b.src.c || std.length !== b.src.c) {
     throw new Error(`${label}: mean/std have ${mean.length}/${std.length} values, expected ${b.src.c} (one per channel)`);
   }

@@ -222,7 +222,10 @@ export class SequenceMetrics {
 
   add(clip: string, s: FrameScore): void {
     let c = this.clips.get(clip);
-    if (!c) this.clips.set(clip, (c = { psnr: [], ssim: [] }));
+    if (!c) {
+      c = { psnr: [], ssim: [] };
+      this.clips.set(clip, c);
+    }
     c.psnr.push(s.psnr);
     c.ssim.push(s.ssim);
   }

@@ -103,11 +103,14 @@ export class Encoder {
 
   private async failure(): Promise<Error> {
     const { code, signal } = await this.closed;
-    return new CliError(`ffmpeg failed to encode ${this.o.output} (${signal ?? `exit ${code}`}): ${tail(this.stderr()) || this.broken?.message || 'no message'}`);
+    return new CliError(
+      `ffmpeg failed to encode ${this.o.output} (${signal ?? `exit ${code}`}): ${tail(this.stderr()) || this.broken?.message || 'no message'}`,
+    );
   }
 
   async write(f: Frame): Promise<void> {
-    if (f.width !== this.o.width || f.height !== this.o.height) throw new Error(`encoder: frame ${f.width}x${f.height}, expected ${this.o.width}x${this.o.height}`);
+    if (f.width !== this.o.width || f.height !== this.o.height)
+      throw new Error(`encoder: frame ${f.width}x${f.height}, expected ${this.o.width}x${this.o.height}`);
     if (this.broken || this.p.exitCode !== null) throw await this.failure();
     const d = f.data;
     const ok = this.stdin.write(Buffer.from(d.buffer, d.byteOffset, d.byteLength));

@@ -3,7 +3,7 @@
 // the 8-bit GT, per frame; a clip's value is the mean over its frames, the result the mean over clips. Each
 // clip is one forward pass, as in PaddleGAN's test mode, unless --chunk cuts it.
 import * as path from 'node:path';
-import { getDevice, modelFrom, upscaleStream, type Precision } from '../index.js';
+import { checkChunkSize, checkPrecision, getDevice, modelFrom, upscaleStream, type Precision } from '../index.js';
 import { SequenceMetrics, scoreFrame, type MetricOptions } from '../metrics/psnr-ssim.js';
 import { CliError } from './errors.js';
 import { statOrUndefined } from './files.js';
@@ -65,19 +65,22 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   dirOrFail(o.gt, 'GT');
   const crop = o.cropBorder ?? 0;
   if (!(Number.isInteger(crop) && crop >= 0)) throw new CliError(`--crop-border ${o.cropBorder}: must be an integer >= 0`);
-  if (o.chunk !== undefined && !(Number.isInteger(o.chunk) && o.chunk >= 1)) throw new CliError(`--chunk ${o.chunk}: must be an integer >= 1`);
-  if (o.precision && o.precision !== 'f32' && o.precision !== 'f16') throw new CliError(`--precision ${o.precision}: use f32 or f16`);
+  if (o.chunk !== undefined) checkChunkSize(o.chunk, '--chunk');
+  checkPrecision(o.precision, '--precision');
   const seqs = findSequences(o.lq);
   const gts = seqs.map((s) => gtFor(s, o.gt));
   // Sizes before any GPU work: GT = 4x LQ, and the crop border leaves room for SSIM's 11x11 window.
   seqs.forEach((s, k) => {
     const g = checkSequence(gts[k], s.name, s.frames);
     if (g.width !== 4 * s.width || g.height !== 4 * s.height) {
-      throw new CliError(`GT ${path.join(gts[k], s.frames[0])} is ${g.width}x${g.height}, but the x4 output of ${path.join(s.dir, s.frames[0])} is ${4 * s.width}x${4 * s.height}`);
+      throw new CliError(
+        `GT ${path.join(gts[k], s.frames[0])} is ${g.width}x${g.height}, but the x4 output of ${path.join(s.dir, s.frames[0])} is ${4 * s.width}x${4 * s.height}`,
+      );
     }
     const left = Math.min(g.width, g.height) - 2 * crop;
     if (left <= 0) throw new CliError(`--crop-border ${crop}: crop border ${crop} leaves nothing of a ${g.width}x${g.height} image`);
-    if (left < 11) throw new CliError(`--crop-border ${crop}: leaves ${g.width - 2 * crop}x${g.height - 2 * crop} of ${g.width}x${g.height}; SSIM needs at least 11x11`);
+    if (left < 11)
+      throw new CliError(`--crop-border ${crop}: leaves ${g.width - 2 * crop}x${g.height - 2 * crop} of ${g.width}x${g.height}; SSIM needs at least 11x11`);
   });
   const total = seqs.reduce((n, s) => n + s.frames.length, 0);
   const progress = new Progress(total, { quiet: o.quiet, tty: o.tty, label: 'eval' });

@@ -47,7 +47,9 @@ export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegTools {
   const ffmpeg = which(wanted || 'ffmpeg', env);
   if (!ffmpeg) {
     throw new CliError(
-      wanted ? `MSVSR_FFMPEG=${wanted}: not an executable file. ${INSTALL_FFMPEG}` : `ffmpeg was not found on PATH; video input and output need it. ${INSTALL_FFMPEG}`,
+      wanted
+        ? `MSVSR_FFMPEG=${wanted}: not an executable file. ${INSTALL_FFMPEG}`
+        : `ffmpeg was not found on PATH; video input and output need it. ${INSTALL_FFMPEG}`,
     );
   }
   let ffprobe: string | undefined;

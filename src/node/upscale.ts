@@ -4,7 +4,7 @@
 // continues after an interruption).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { getDevice, modelFrom, upscaleStream, type Frame, type Gpu, type Model, type Precision } from '../index.js';
+import { getDevice, modelFrom, upscaleStream, type Frame, type Gpu, type Model, type Precision, checkChunkSize, checkPrecision } from '../index.js';
 import { CliError, why } from './errors.js';
 import { checkOutputParent, onCleanup, onInterrupt, samePath, statOrUndefined, tempPath, writeFileAtomic } from './files.js';
 import { killIfRunning, type ChildProcess } from './child.js';
@@ -57,12 +57,6 @@ export function partialFolder(output: string): string {
   return path.join(path.dirname(out), `.${path.basename(out)}.msvsr-partial`);
 }
 
-function checkChunk(n: number | undefined): number {
-  const c = n ?? 10;
-  if (!(Number.isInteger(c) && c >= 1)) throw new CliError(`--chunk ${n}: must be an integer >= 1`);
-  return c;
-}
-
 type Kind = 'video' | 'frames' | 'png';
 
 function inputKind(input: string): Kind {
@@ -111,7 +105,13 @@ async function openGpu(): Promise<Gpu> {
 }
 
 /** Runs frames through the network into `sink`, reporting progress. */
-async function pump(frames: Iterable<Frame> | AsyncIterable<Frame>, model: Model, gpu: Gpu, ctx: Ctx, sink: (f: Frame, i: number) => Promise<void> | void): Promise<number> {
+async function pump(
+  frames: Iterable<Frame> | AsyncIterable<Frame>,
+  model: Model,
+  gpu: Gpu,
+  ctx: Ctx,
+  sink: (f: Frame, i: number) => Promise<void> | void,
+): Promise<number> {
   let i = 0;
   for await (const f of upscaleStream(frames, {
     model,
@@ -134,8 +134,8 @@ function result(ctx: Ctx, r: Omit<UpscaleResult, 'seconds' | 'fps'>): UpscaleRes
 
 export async function runUpscale(o: UpscaleCommandOptions): Promise<UpscaleResult> {
   const t0 = performance.now();
-  const chunk = checkChunk(o.chunk);
-  if (o.precision && o.precision !== 'f32' && o.precision !== 'f16') throw new CliError(`--precision ${o.precision}: use f32 or f16`);
+  const chunk = checkChunkSize(o.chunk, '--chunk');
+  checkPrecision(o.precision, '--precision');
   const kind = inputKind(o.input);
   refuseSame(o.input, o.output);
   const ctx: Ctx = { o, chunk, progress: new Progress(undefined, { quiet: o.quiet, tty: o.tty }), t0 };

@@ -118,7 +118,8 @@ export async function fetchBytes(url: string | URL, o: FetchBytesOptions = {}): 
       throw fail({ kind: 'broken', reason: `the download broke off after ${got}${total ? ` of ${total}` : ''} bytes (${detail})`, got, total, detail });
     }
     if (total !== undefined && got < total) throw fail({ kind: 'truncated', reason: `truncated: got ${got} of ${total} bytes`, got, total });
-    if (total !== undefined && got > total) throw fail({ kind: 'too-long', reason: `got ${got} bytes, more than the ${total} the server announced`, got, total });
+    if (total !== undefined && got > total)
+      throw fail({ kind: 'too-long', reason: `got ${got} bytes, more than the ${total} the server announced`, got, total });
     const data = new Uint8Array(got);
     let at = 0;
     for (const p of parts) {

@@ -1,6 +1,16 @@
 // The weights layer: safe .pdparams (pickle) and safetensors readers, the architecture manifest, validation.
 export { WeightsError } from './errors.js';
-export { readWeights, readStateDict, detectFormat, summarize, toSafetensors, f16MaxError, type LoadedWeights, type WeightsFormat, type WeightsSummary } from './load.js';
+export {
+  readWeights,
+  readStateDict,
+  detectFormat,
+  summarize,
+  toSafetensors,
+  f16MaxError,
+  type LoadedWeights,
+  type WeightsFormat,
+  type WeightsSummary,
+} from './load.js';
 export {
   PP_MSVSR,
   PP_MSVSR_L,

@@ -139,8 +139,8 @@ export function buildManifest(cfg: MsvsrConfig): ManifestEntry[] {
   }
   rbic('feat_extract', 3, cfg.numInitBlocks);
   const props = ['stage2_backward', 'stage2_forward', 'stage3_backward', 'stage3_forward'];
-  props.forEach((p, i) => (i > 1 && cfg.useRefineAlign ? realign : align)(`deform_align.${p}`, cfg.deformGroups));
-  props.forEach((p, i) => rbic(`backbone.${p}`, (3 + i) * mid, cfg.numBlocks));
+  for (const [i, p] of props.entries()) (i > 1 && cfg.useRefineAlign ? realign : align)(`deform_align.${p}`, cfg.deformGroups);
+  for (const [i, p] of props.entries()) rbic(`backbone.${p}`, (3 + i) * mid, cfg.numBlocks);
   align('stage1_align', cfg.stage1Groups);
   rbic('stage1_blocks', 3 * mid, cfg.stage1Blocks);
   rbic('reconstruction', 6 * mid, cfg.numReconstructionBlocks);
@@ -168,7 +168,10 @@ const manifestCache = new Map<ConfigName, ManifestEntry[]>();
 export function manifestOf(cfg: MsvsrConfig): readonly ManifestEntry[] {
   if (CONFIGS[cfg.name] !== cfg) return buildManifest(cfg);
   let m = manifestCache.get(cfg.name);
-  if (!m) manifestCache.set(cfg.name, (m = buildManifest(cfg)));
+  if (!m) {
+    m = buildManifest(cfg);
+    manifestCache.set(cfg.name, m);
+  }
   return m;
 }
 
@@ -216,8 +219,13 @@ export function detectConfig(tensors: ReadonlyMap<string, { shape: readonly numb
     }
   }
   if (!best) {
-    const some = [...tensors.keys()].slice(0, 5).map((k) => `'${clip(k, 60)}'`).join(', ');
-    throw new WeightsError(`${file}: not PP-MSVSR weights: none of its ${tensors.size} tensors (${some || 'none'}) has a PP-MSVSR or PP-MSVSR-L name and shape`);
+    const some = [...tensors.keys()]
+      .slice(0, 5)
+      .map((k) => `'${clip(k, 60)}'`)
+      .join(', ');
+    throw new WeightsError(
+      `${file}: not PP-MSVSR weights: none of its ${tensors.size} tensors (${some || 'none'}) has a PP-MSVSR or PP-MSVSR-L name and shape`,
+    );
   }
   return best;
 }
@@ -225,7 +233,10 @@ export function detectConfig(tensors: ReadonlyMap<string, { shape: readonly numb
 const LIST_CAP = 500;
 function listed(title: string, lines: string[]): string {
   if (!lines.length) return '';
-  const shown = lines.slice(0, LIST_CAP).map((l) => `\n    ${l}`).join('');
+  const shown = lines
+    .slice(0, LIST_CAP)
+    .map((l) => `\n    ${l}`)
+    .join('');
   return `\n  ${title} (${lines.length}):${shown}${lines.length > LIST_CAP ? `\n    … and ${lines.length - LIST_CAP} more` : ''}`;
 }
 

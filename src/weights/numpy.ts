@@ -90,7 +90,8 @@ export function reduceNumpy(ctx: NumpyContext, kind: NumpyGlobalKind, args: read
     case 'frombuffer': {
       // protocol 5: _frombuffer(buffer, dtype, shape, order)
       const [buf, dtype, shape, order] = args;
-      if (args.length !== 4 || !(buf instanceof Uint8Array) || !(dtype instanceof NpDType) || !(shape instanceof PyTuple) || (order !== 'C' && order !== 'F')) bad();
+      if (args.length !== 4 || !(buf instanceof Uint8Array) || !(dtype instanceof NpDType) || !(shape instanceof PyTuple) || (order !== 'C' && order !== 'F'))
+        bad();
       const a = new NdArray();
       fillArray(ctx, a, shape as PyTuple, dtype as NpDType, order === 'F', buf as Uint8Array);
       return a;
@@ -117,7 +118,8 @@ export function reduceNumpy(ctx: NumpyContext, kind: NumpyGlobalKind, args: read
 
 /** ndarray.__setstate__((version, shape, dtype, is_fortran, rawdata)), or the 4-tuple without version. */
 export function buildArray(ctx: NumpyContext, obj: NdArray, state: PyValue): void {
-  if (!(state instanceof PyTuple) || (state.items.length !== 5 && state.items.length !== 4)) ctx.fail(`numpy array state is a ${describe(state)}${state instanceof PyTuple ? ` of ${state.items.length}` : ''}, not a 4- or 5-tuple`);
+  if (!(state instanceof PyTuple) || (state.items.length !== 5 && state.items.length !== 4))
+    ctx.fail(`numpy array state is a ${describe(state)}${state instanceof PyTuple ? ` of ${state.items.length}` : ''}, not a 4- or 5-tuple`);
   const it = state.items.length === 5 ? state.items.slice(1) : state.items;
   const [shape, dtype, fortran, raw] = it;
   if (!(shape instanceof PyTuple)) ctx.fail(`numpy array shape is a ${describe(shape)}, not a tuple`);
@@ -134,15 +136,17 @@ export function buildArray(ctx: NumpyContext, obj: NdArray, state: PyValue): voi
   let data: Uint8Array;
   if (raw instanceof Uint8Array) data = raw;
   else if (typeof raw === 'string') data = ctx.latin1Bytes(raw, 'numpy array data');
-  else return ctx.fail(`numpy array data is a ${describe(raw)}, not bytes`);
+  else ctx.fail(`numpy array data is a ${describe(raw)}, not bytes`);
   fillArray(ctx, obj, shape, dtype, fortran === true || fortran === 1, data);
 }
 
 /** dtype.__setstate__((version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata])). */
 export function buildDType(ctx: NumpyContext, obj: NpDType, state: PyValue): void {
-  if (!(state instanceof PyTuple) || state.items.length < 8 || state.items.length > 9) ctx.fail(`numpy dtype state is a ${describe(state)}, not an 8- or 9-tuple`);
+  if (!(state instanceof PyTuple) || state.items.length < 8 || state.items.length > 9)
+    ctx.fail(`numpy dtype state is a ${describe(state)}, not an 8- or 9-tuple`);
   const [, order, sub, names, fields] = state.items;
-  if (order !== '<' && order !== '>' && order !== '|' && order !== '=') ctx.fail(`numpy dtype byte order ${typeof order === 'string' ? `'${clip(order, 10)}'` : describe(order)} is not one of < > | =`);
+  if (order !== '<' && order !== '>' && order !== '|' && order !== '=')
+    ctx.fail(`numpy dtype byte order ${typeof order === 'string' ? `'${clip(order, 10)}'` : describe(order)} is not one of < > | =`);
   obj.byteorder = order;
   if (sub !== null || names !== null || fields !== null) obj.structured = true;
 }
@@ -153,7 +157,8 @@ function fillShape(ctx: NumpyContext, a: NdArray, shape: PyTuple): number {
   const dims: number[] = [];
   let count = 1;
   for (const d of shape.items) {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) ctx.fail(`numpy array dimension ${typeof d === 'bigint' || typeof d === 'number' ? String(d) : describe(d)} is not a valid size`);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+      ctx.fail(`numpy array dimension ${typeof d === 'bigint' || typeof d === 'number' ? String(d) : describe(d)} is not a valid size`);
     if (d > ctx.fileBytes) ctx.fail(`numpy array dimension ${d} is larger than the ${ctx.fileBytes}-byte file`);
     dims.push(d);
     count *= d; // a float: stays finite and monotone for <= 32 dims of < 2^53, so the check below is sound
@@ -168,7 +173,9 @@ function fillShape(ctx: NumpyContext, a: NdArray, shape: PyTuple): number {
 function fillArray(ctx: NumpyContext, a: NdArray, shape: PyTuple, dtype: NpDType, fortran: boolean, data: Uint8Array): void {
   const count = fillShape(ctx, a, shape);
   if (count * dtype.itemsize !== data.length) {
-    ctx.fail(`numpy array shape (${a.shape.join(', ')}) of dtype '${clip(dtype.descr, 20)}' needs ${count * dtype.itemsize} bytes, but its data has ${data.length}`);
+    ctx.fail(
+      `numpy array shape (${a.shape.join(', ')}) of dtype '${clip(dtype.descr, 20)}' needs ${count * dtype.itemsize} bytes, but its data has ${data.length}`,
+    );
   }
   a.dtype = dtype;
   a.fortran = fortran;
@@ -224,6 +231,19 @@ export function ndarrayToFloat32(a: NdArray, what: string): { data: Float32Array
 
 /** numpy's names of the dtypes a weights file might hold, by kind and item size. */
 export const DTYPE_NAMES: Readonly<Record<string, string>> = {
-  f2: 'float16', f4: 'float32', f8: 'float64', f16: 'float128', i1: 'int8', i2: 'int16', i4: 'int32', i8: 'int64',
-  u1: 'uint8', u2: 'uint16', u4: 'uint32', u8: 'uint64', b1: 'bool', c8: 'complex64', c16: 'complex128',
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  f16: 'float128',
+  i1: 'int8',
+  i2: 'int16',
+  i4: 'int32',
+  i8: 'int64',
+  u1: 'uint8',
+  u2: 'uint16',
+  u4: 'uint32',
+  u8: 'uint64',
+  b1: 'bool',
+  c8: 'complex64',
+  c16: 'complex128',
 };

@@ -35,7 +35,8 @@ export function readPdparams(bytes: Uint8Array, file: string): PdparamsContents 
   // bytes many times, which a real file never does and which could multiply memory.
   let total = 0;
   for (const a of arrays.values()) total += a.data?.length ?? 0;
-  if (total > bytes.length) throw new WeightsError(`${file}: the tensors' data adds up to ${total} bytes, more than the ${bytes.length}-byte file holds (shared data references)`);
+  if (total > bytes.length)
+    throw new WeightsError(`${file}: the tensors' data adds up to ${total} bytes, more than the ${bytes.length}-byte file holds (shared data references)`);
   const tensors = new Map<string, NamedTensor>();
   const dtypes = new Map<string, Precision>();
   const problems: string[] = [];
@@ -49,7 +50,10 @@ export function readPdparams(bytes: Uint8Array, file: string): PdparamsContents 
       problems.push(e.message);
     }
   }
-  if (problems.length) throw new WeightsError(`${file}: ${problems.length} tensor(s) cannot be used:\n  ${problems.slice(0, 200).join('\n  ')}${problems.length > 200 ? `\n  … and ${problems.length - 200} more` : ''}`);
+  if (problems.length)
+    throw new WeightsError(
+      `${file}: ${problems.length} tensor(s) cannot be used:\n  ${problems.slice(0, 200).join('\n  ')}${problems.length > 200 ? `\n  … and ${problems.length - 200} more` : ''}`,
+    );
   return { tensors, dtypes, protocol, layout, ignoredKeys };
 }
 
@@ -94,7 +98,10 @@ function arraysOf(dict: PyDict, file: string, limit: number): Map<string, NdArra
     else if (isNamedArray(v)) out.set(k, v.items[1] as NdArray);
     else bad.push(`'${clip(k)}' is a ${describe(v)}, not an array`);
   }
-  if (bad.length) throw new WeightsError(`${file}: the state dict has ${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} that are not arrays:\n  ${bad.slice(0, 200).join('\n  ')}${bad.length > 200 ? `\n  … and ${bad.length - 200} more` : ''}`);
+  if (bad.length)
+    throw new WeightsError(
+      `${file}: the state dict has ${bad.length} entr${bad.length === 1 ? 'y' : 'ies'} that are not arrays:\n  ${bad.slice(0, 200).join('\n  ')}${bad.length > 200 ? `\n  … and ${bad.length - 200} more` : ''}`,
+    );
   if (bigInfo !== undefined) joinBigParams(out, bigInfo, file, limit);
   return out;
 }
@@ -112,7 +119,8 @@ function joinBigParams(arrays: Map<string, NdArray>, info: PyValue, file: string
     if (typeof k !== 'string' || !(v instanceof PyDict)) throw new WeightsError(`${what} is malformed`);
     const shapeV = v.get('OriginShape');
     const slicesV = v.get('slices');
-    if (!(shapeV instanceof PyTuple || shapeV instanceof PyList) || !(slicesV instanceof PyList || slicesV instanceof PyTuple)) throw new WeightsError(`${what} lacks OriginShape or slices`);
+    if (!(shapeV instanceof PyTuple || shapeV instanceof PyList) || !(slicesV instanceof PyList || slicesV instanceof PyTuple))
+      throw new WeightsError(`${what} lacks OriginShape or slices`);
     const shape: number[] = [];
     let count = 1;
     for (const d of shapeV.items) {
@@ -123,7 +131,7 @@ function joinBigParams(arrays: Map<string, NdArray>, info: PyValue, file: string
     const parts: NdArray[] = [];
     for (const s of slicesV.items) {
       const a = typeof s === 'string' ? arrays.get(s) : undefined;
-      if (!a || !a.built || !a.data || !a.dtype) throw new WeightsError(`${what} names slice ${keyName(s)}, which is not in the file`);
+      if (!a?.built || !a.data || !a.dtype) throw new WeightsError(`${what} names slice ${keyName(s)}, which is not in the file`);
       if (used.has(s as string)) throw new WeightsError(`${what} uses slice ${keyName(s)} twice`);
       used.add(s as string);
       if (a.fortran && a.shape.length > 1) throw new WeightsError(`${what}: slice ${keyName(s)} is not a flat array`);
@@ -133,7 +141,8 @@ function joinBigParams(arrays: Map<string, NdArray>, info: PyValue, file: string
     if (!parts.length) throw new WeightsError(`${what} has no slices`);
     const dtype = parts[0].dtype!;
     const total = parts.reduce((n, p) => n + p.data!.length, 0);
-    if (total !== count * dtype.itemsize) throw new WeightsError(`${what}: slices hold ${total} bytes, OriginShape (${shape.join(', ')}) needs ${count * dtype.itemsize}`);
+    if (total !== count * dtype.itemsize)
+      throw new WeightsError(`${what}: slices hold ${total} bytes, OriginShape (${shape.join(', ')}) needs ${count * dtype.itemsize}`);
     if (total > budget) throw new WeightsError(`${what}: slices add up to more bytes than the file holds (shared data references)`);
     budget -= total;
     const data = new Uint8Array(total);

@@ -32,7 +32,19 @@ export function textFloat(line: string, fail: Fail): number {
   return v;
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  '\n': '',
+};
 
 /** Protocol-0 STRING: a Python bytes repr in quotes, decoded as latin-1. */
 export function pyStringRepr(b: Uint8Array, fail: Fail): string {

@@ -2,21 +2,7 @@
 // the allow-listed globals, plus the limits the VM enforces on them (see the resource model in pickle.ts).
 import type { NdArray, NpDType, NpScalar } from './numpy.js';
 
-export type PyValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | PyList
-  | PyTuple
-  | PyDict
-  | PySet
-  | NdArray
-  | NpDType
-  | NpScalar
-  | PyGlobal;
+export type PyValue = null | boolean | number | bigint | string | Uint8Array | PyList | PyTuple | PyDict | PySet | NdArray | NpDType | NpScalar | PyGlobal;
 
 export class PyList {
   depth = 1;
@@ -44,7 +30,10 @@ export class PyDict {
 }
 export class PySet {
   depth = 1;
-  constructor(readonly items: PyValue[] = [], readonly frozen = false) {}
+  constructor(
+    readonly items: PyValue[] = [],
+    readonly frozen = false,
+  ) {}
   get pyType(): string {
     return this.frozen ? 'frozenset' : 'set';
   }

@@ -206,7 +206,8 @@ class Unpickler implements ReduceContext {
         this.fail('truncated: the pickle ends without STOP');
       }
       this.opPos = this.pos;
-      const op = (this.op = b[this.pos++]);
+      const op = b[this.pos++];
+      this.op = op;
       switch (op) {
         case OP.PROTO: {
           const p = this.u8();
@@ -449,7 +450,8 @@ class Unpickler implements ReduceContext {
         case OP.STACK_GLOBAL: {
           const name = this.pop();
           const module = this.pop();
-          if (typeof module !== 'string' || typeof name !== 'string') this.fail(`STACK_GLOBAL needs two strings, got ${describe(module)} and ${describe(name)}`);
+          if (typeof module !== 'string' || typeof name !== 'string')
+            this.fail(`STACK_GLOBAL needs two strings, got ${describe(module)} and ${describe(name)}`);
           this.push(resolveGlobal(module, name, this.fail));
           break;
         }

@@ -11,7 +11,6 @@ import { bytesPerScalar, type Precision } from '../numeric/precision.js';
 
 export { WeightsError } from './errors.js';
 
-
 const MAX_HEADER = 100 * 1024 * 1024;
 const MAX_NDIM = 32;
 /** The header's dtype strings for the precisions this project reads and writes. */
@@ -35,7 +34,8 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Safete
   if (bytes.length < 8) throw new WeightsError(`${file}: ${bytes.length} bytes is too short for a safetensors header`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = dv.getBigUint64(0, true);
-  if (n > BigInt(bytes.length - 8)) throw new WeightsError(`${file}: header length ${n} exceeds the file (${bytes.length} bytes): truncated or not safetensors`);
+  if (n > BigInt(bytes.length - 8))
+    throw new WeightsError(`${file}: header length ${n} exceeds the file (${bytes.length} bytes): truncated or not safetensors`);
   if (n > BigInt(MAX_HEADER)) throw new WeightsError(`${file}: header length ${n} is larger than the ${MAX_HEADER}-byte limit`);
   const hlen = Number(n);
   if (hlen < 2 || bytes[8] !== 0x7b) throw new WeightsError(`${file}: safetensors header does not start with '{'`);
@@ -61,11 +61,14 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Safete
     if (name === '') throw new WeightsError(`${file}: a tensor has an empty name`);
     if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new WeightsError(`${what} is not described by an object`);
     const t = info as Record<string, unknown>;
-    for (const k of Object.keys(t)) if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') throw new WeightsError(`${what} has an unknown field '${clip(k, 40)}'`);
-    if (t.dtype !== 'F32' && t.dtype !== 'F16') throw new WeightsError(`${what} has dtype ${clip(JSON.stringify(t.dtype) ?? 'missing', 40)}; only F32 and F16 are supported`);
+    for (const k of Object.keys(t))
+      if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') throw new WeightsError(`${what} has an unknown field '${clip(k, 40)}'`);
+    if (t.dtype !== 'F32' && t.dtype !== 'F16')
+      throw new WeightsError(`${what} has dtype ${clip(JSON.stringify(t.dtype) ?? 'missing', 40)}; only F32 and F16 are supported`);
     const dtype: Precision = t.dtype === 'F32' ? 'f32' : 'f16';
     const shape = t.shape;
-    if (!Array.isArray(shape) || shape.length > MAX_NDIM || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new WeightsError(`${what} has an invalid shape ${clip(JSON.stringify(shape) ?? 'missing', 80)}`);
+    if (!Array.isArray(shape) || shape.length > MAX_NDIM || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new WeightsError(`${what} has an invalid shape ${clip(JSON.stringify(shape) ?? 'missing', 80)}`);
     const off = t.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1] || off[1] > dataLen) {
       throw new WeightsError(`${what} has data_offsets ${clip(JSON.stringify(off) ?? 'missing', 80)} outside the ${dataLen}-byte data section`);
@@ -73,7 +76,10 @@ export function readSafetensors(bytes: Uint8Array, file = 'safetensors'): Safete
     let count = 1;
     for (const d of shape as number[]) count *= d;
     const nbytes = count * bytesPerScalar(dtype);
-    if (off[1] - off[0] !== nbytes) throw new WeightsError(`${what} has shape [${(shape as number[]).join(', ')}] (${nbytes} bytes of ${t.dtype}) but data_offsets span ${off[1] - off[0]} bytes`);
+    if (off[1] - off[0] !== nbytes)
+      throw new WeightsError(
+        `${what} has shape [${(shape as number[]).join(', ')}] (${nbytes} bytes of ${t.dtype}) but data_offsets span ${off[1] - off[0]} bytes`,
+      );
     entries.push({ name, dtype, shape: shape as number[], begin: off[0], end: off[1] });
   }
   // The byte ranges must tile the data section: no overlaps (one region read twice), no gaps, no tail.
@@ -142,7 +148,8 @@ export function writeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, dtyp
       for (let i = 0; i < d.length; i++, p += 2) {
         const x = d[i];
         const hbits = toHalf(x);
-        if ((hbits & 0x7fff) === 0x7c00 && Number.isFinite(x)) throw new WeightsError(`safetensors: tensor '${clip(name)}' value ${x} at index ${i} is beyond the float16 range (±65504)`);
+        if ((hbits & 0x7fff) === 0x7c00 && Number.isFinite(x))
+          throw new WeightsError(`safetensors: tensor '${clip(name)}' value ${x} at index ${i} is beyond the float16 range (±65504)`);
         out[p] = hbits & 0xff;
         out[p + 1] = hbits >>> 8;
       }

@@ -95,7 +95,10 @@ export function seededTensor(seed: number, name: string, shape: readonly number[
 }
 
 /** A whole state dict from a [name, shape] manifest (e.g. the `weights_manifest` fixture metadata). */
-export function seededStateDict(seed: number, manifest: ReadonlyArray<readonly [string, readonly number[]]>): Map<string, { shape: number[]; data: Float32Array }> {
+export function seededStateDict(
+  seed: number,
+  manifest: ReadonlyArray<readonly [string, readonly number[]]>,
+): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, shape] of manifest) out.set(name, { shape: [...shape], data: seededTensor(seed, name, shape) });
   return out;

@@ -9,7 +9,11 @@ const size = ([a, b]: Rows) => b - a;
 
 describe('band geometry', () => {
   it('splitRows covers [0, n) once, in order', () => {
-    expect(splitRows(10, 4)).toEqual([[0, 4], [4, 8], [8, 10]]);
+    expect(splitRows(10, 4)).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
     expect(splitRows(8, 8)).toEqual([[0, 8]]);
     expect(splitRows(3, 8)).toEqual([[0, 3]]);
     expect(() => splitRows(3, 0)).toThrow(/step 0/);
@@ -36,7 +40,7 @@ describe('band geometry', () => {
     for (const R of [8, 12, 16, 4 * h + 4]) {
       it(`aux branch h=${h}, R=${R}: bands tile 2h; every conv's input rows are in its source buffer`, () => {
         const { bands, hiHeld, d1Held } = auxBands(h, R);
-        expect(bands.map((b) => b.out).flat()).toEqual(splitRows(2 * h, R / 2).flat());
+        expect(bands.flatMap((b) => b.out)).toEqual(splitRows(2 * h, R / 2).flat());
         for (const b of bands) {
           // aux_block_down1.2 (3x3 on d1) reads d1 rows; aux_block_down1.0 (stride 2 on aux|hi) reads aux rows;
           // aux_conv_last (3x3 on hi at 4h) reads hi rows 2·hi.
@@ -53,14 +57,17 @@ describe('band geometry', () => {
       for (const onlyLast of [true, false]) {
         it(`reconstruction h=${h}, R=${R}, only_last=${onlyLast}: bands tile 4h; inputs in their buffers`, () => {
           const { bands, lhHeld, xHeld } = reconstructionBands(h, R, onlyLast);
-          expect(bands.map((b) => b.out).flat()).toEqual(splitRows(4 * h, R).flat());
+          expect(bands.flatMap((b) => b.out)).toEqual(splitRows(4 * h, R).flat());
           for (const b of bands) {
             // conv_last + hybrid_conv_last (3x3 at 4h) read lh rows; conv_hr (PP-MSVSR-L) reads x rows for lh.
             expect(within(conv3Rows(b.out, 4 * h), b.lh)).toBe(true);
             expect(b.lh[0] % 2).toBe(0); // whole pixel-shuffle pairs
             if (onlyLast) expect(b.x).toEqual(b.lh);
             else expect(within(conv3Rows(b.lh, 4 * h), b.x)).toBe(true);
-            for (const [rows, held] of [[b.lh, lhHeld], [b.x, xHeld]] as const) {
+            for (const [rows, held] of [
+              [b.lh, lhHeld],
+              [b.x, xHeld],
+            ] as const) {
               const { g1, g2 } = upsampleRows(rows, h);
               // the second shuffle conv produces 4h rows [2·g2) ⊇ rows, reading g1's output rows 2·g1 at 2h
               expect(within(rows, [2 * g2[0], 2 * g2[1]])).toBe(true);

@@ -11,7 +11,10 @@ describe('the graph reads exactly the manifest', () => {
   for (const cfg of Object.values(CONFIGS)) {
     it(`${cfg.name}: every manifest tensor is read with the manifest's shape, and nothing else`, () => {
       const manifest = manifestOf(cfg);
-      const weights = seededStateDict(1, manifest.map((e) => [e.name, e.shape] as const));
+      const weights = seededStateDict(
+        1,
+        manifest.map((e) => [e.name, e.shape] as const),
+      );
       const b = new Builder(weights, 'f32');
       // T = 3 exercises both propagation directions and both neighbours of stage 1; 8 x 8 keeps it small.
       buildMsvsr(b, cfg, 3, 8, 8);
@@ -24,7 +27,10 @@ describe('the graph reads exactly the manifest', () => {
   it('a manifest entry the graph does not read is found', () => {
     const cfg = CONFIGS['PP-MSVSR'];
     const manifest = [...manifestOf(cfg), { name: 'extra.weight', shape: [1], buffer: false }];
-    const weights = seededStateDict(1, manifest.map((e) => [e.name, e.shape] as const));
+    const weights = seededStateDict(
+      1,
+      manifest.map((e) => [e.name, e.shape] as const),
+    );
     const b = new Builder(weights, 'f32');
     buildMsvsr(b, cfg, 2, 8, 8);
     expect(b.used.has('extra.weight')).toBe(false);
@@ -34,7 +40,10 @@ describe('the graph reads exactly the manifest', () => {
   it('a shape the graph does not expect is refused with both shapes', () => {
     const cfg = CONFIGS['PP-MSVSR'];
     const manifest = manifestOf(cfg).map((e) => (e.name === 'aux_fusion.weight' ? { ...e, shape: [32, 63, 3, 3] } : e));
-    const weights = seededStateDict(1, manifest.map((e) => [e.name, e.shape] as const));
+    const weights = seededStateDict(
+      1,
+      manifest.map((e) => [e.name, e.shape] as const),
+    );
     expect(() => buildMsvsr(new Builder(weights, 'f32'), cfg, 2, 8, 8)).toThrow("weights: 'aux_fusion.weight' is [32,63,3,3], the network needs [32,64,3,3]");
   });
 });

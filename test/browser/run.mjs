@@ -66,7 +66,7 @@ export async function startServer(root = ROOT, o = {}) {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const rel = decodeURIComponent(url.pathname);
       const [base, sub] = dist && rel.startsWith('/dist/') ? [dist, rel.slice('/dist'.length)] : [root, rel];
-      const file = path.resolve(base, '.' + sub);
+      const file = path.resolve(base, `.${sub}`);
       if (file !== base && !file.startsWith(base + path.sep)) {
         res.writeHead(403).end();
         return;
@@ -115,9 +115,11 @@ export async function loadPlaywright() {
 export async function missingPrerequisites(o = {}) {
   const env = o.env ?? process.env;
   const missing = [];
-  if (!findChromium(env)) missing.push(env.CHROMIUM_PATH ? `CHROMIUM_PATH=${env.CHROMIUM_PATH} does not exist` : 'no Chromium (apt-get install chromium, or set CHROMIUM_PATH)');
+  if (!findChromium(env))
+    missing.push(env.CHROMIUM_PATH ? `CHROMIUM_PATH=${env.CHROMIUM_PATH} does not exist` : 'no Chromium (apt-get install chromium, or set CHROMIUM_PATH)');
   if (!(await loadPlaywright())) missing.push('npm package playwright-core is not installed (npm ci installs it: it is a dev dependency)');
-  if (o.dist !== null && !existsSync(path.join(o.dist ?? path.join(ROOT, 'dist'), 'src/browser.js'))) missing.push('dist/src/browser.js is missing (npm run build)');
+  if (o.dist !== null && !existsSync(path.join(o.dist ?? path.join(ROOT, 'dist'), 'src/browser.js')))
+    missing.push('dist/src/browser.js is missing (npm run build)');
   return missing;
 }
 
@@ -162,7 +164,13 @@ export async function runBrowserCheck(o = {}) {
     } catch (e) {
       result = { ok: false, error: `no result from the page: ${e.message.split('\n')[0]}` };
     }
-    return { ...result, chromium: browser.version(), flags: CHROMIUM_FLAGS.concat(o.extraFlags ?? []), wallSeconds: (performance.now() - t0) / 1000, console: console_ };
+    return {
+      ...result,
+      chromium: browser.version(),
+      flags: CHROMIUM_FLAGS.concat(o.extraFlags ?? []),
+      wallSeconds: (performance.now() - t0) / 1000,
+      console: console_,
+    };
   } finally {
     await browser?.close().catch(() => {});
     await srv.close();

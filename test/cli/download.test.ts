@@ -113,7 +113,11 @@ describe('download (local HTTP server on 127.0.0.1)', () => {
 
   const failures: Array<[string, string, RegExp]> = [
     ['404', '/missing.pdparams', /could not download the PP-MSVSR weights from http:\/\/127\.0\.0\.1:\d+\/missing\.pdparams: HTTP 404 Not Found/],
-    ['truncated', '/truncated.pdparams', /could not download .*truncated\.pdparams: the download broke off after \d+ of \d+ bytes|truncated: got \d+ of \d+ bytes/],
+    [
+      'truncated',
+      '/truncated.pdparams',
+      /could not download .*truncated\.pdparams: the download broke off after \d+ of \d+ bytes|truncated: got \d+ of \d+ bytes/,
+    ],
     ['truncated-unannounced', '/truncated-unannounced.pdparams', /the file downloaded from .* is not valid PP-MSVSR weights, so it was not saved/],
     ['huge', '/huge.pdparams', /could not download .*huge\.pdparams: the server announces 1073741824 bytes, far more than a weights file/],
     ['garbage', '/garbage.pdparams', /the file downloaded from .*garbage\.pdparams is not valid PP-MSVSR weights, so it was not saved: .*not a \.pdparams/],

@@ -38,7 +38,9 @@ async function fails(args: string[], message: RegExp, o: { env?: NodeJS.ProcessE
 describe('msvsr upscale: bad input', () => {
   it('missing path', async () => {
     const o = outDir('missing');
-    await fails(['upscale', path.join(dir, 'nope.mp4'), '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /nope\.mp4: no such file or directory/, { clean: o });
+    await fails(['upscale', path.join(dir, 'nope.mp4'), '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /nope\.mp4: no such file or directory/, {
+      clean: o,
+    });
   });
 
   it('not an image or a video', async () => {
@@ -62,7 +64,9 @@ describe('msvsr upscale: bad input', () => {
     const y4m = path.join(dir, 'zero.y4m');
     fs.writeFileSync(y4m, 'YUV4MPEG2 W48 H32 F25:1 Ip A1:1 C420jpeg\n'); // a video stream, no frame
     const o = outDir('zero');
-    await fails(['upscale', y4m, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /zero\.y4m: the video has no frames \(zero frames decoded\)/, { clean: o });
+    await fails(['upscale', y4m, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /zero\.y4m: the video has no frames \(zero frames decoded\)/, {
+      clean: o,
+    });
     const emptyDir = path.join(dir, 'no-frames');
     fs.mkdirSync(emptyDir);
     fs.writeFileSync(path.join(emptyDir, 'readme.txt'), 'x');
@@ -77,7 +81,9 @@ describe('msvsr upscale: bad input', () => {
     fs.writeFileSync(path.join(mixed, '10.png'), encodePng({ width: 20, height: 16, data: rgbFrame(20, 16, 2) }));
     fs.writeFileSync(path.join(mixed, '11.png'), encodePng({ width: 24, height: 16, data: rgbFrame(24, 16, 3) }));
     const o = outDir('mixed');
-    await fails(['upscale', mixed, '-o', path.join(o, 'x'), '--weights', WEIGHTS], /10\.png: frames differ in size: 10\.png is 20x16 but 1\.png is 16x16/, { clean: o });
+    await fails(['upscale', mixed, '-o', path.join(o, 'x'), '--weights', WEIGHTS], /10\.png: frames differ in size: 10\.png is 20x16 but 1\.png is 16x16/, {
+      clean: o,
+    });
   });
 
   it('corrupt PNG: a single file, and one frame in the middle of a folder (after a chunk was written)', async () => {
@@ -105,7 +111,9 @@ describe('msvsr upscale: bad input', () => {
   it('unwritable output, output over the input, an existing output', async () => {
     const o = outDir('unwritable');
     await fails(['upscale', good, '-o', path.join(good, 'x.png'), '--weights', WEIGHTS], /cannot write .*good\.png\/x\.png: .*good\.png is not a folder/);
-    await fails(['upscale', good, '-o', path.join(o, 'no', 'such', 'x.png'), '--weights', WEIGHTS], /cannot write .*: the folder .*no\/such does not exist/, { clean: o });
+    await fails(['upscale', good, '-o', path.join(o, 'no', 'such', 'x.png'), '--weights', WEIGHTS], /cannot write .*: the folder .*no\/such does not exist/, {
+      clean: o,
+    });
     await fails(['upscale', good, '-o', good, '--weights', WEIGHTS, '--overwrite'], /good\.png: the output would overwrite the input/);
     await fails(['upscale', frames, '-o', frames, '--weights', WEIGHTS, '--overwrite'], /frames: the output would overwrite the input/);
     await fails(['upscale', frames, '-o', `${frames}/./`, '--weights', WEIGHTS, '--resume'], /the output would overwrite the input/);
@@ -121,7 +129,9 @@ describe('msvsr upscale: bad input', () => {
     const o = outDir('kind');
     const video = path.join(dir, 'v.mp4');
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=16x16:rate=5', '-frames:v', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', video]);
-    await fails(['upscale', video, '-o', path.join(o, 'x.png'), '--weights', WEIGHTS], /x\.png: a video input gives a video output; use one of \.mp4 \.mkv/, { clean: o });
+    await fails(['upscale', video, '-o', path.join(o, 'x.png'), '--weights', WEIGHTS], /x\.png: a video input gives a video output; use one of \.mp4 \.mkv/, {
+      clean: o,
+    });
     await fails(['upscale', good, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /a PNG input gives a PNG output/, { clean: o });
     await fails(['upscale', frames, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /x\.mp4: a folder of frames gives a folder of frames/, { clean: o });
     await fails(['upscale', video, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS, '--resume'], /--resume applies to frame folders/, { clean: o });
@@ -133,24 +143,42 @@ describe('msvsr upscale: bad input', () => {
     const o = outDir('ffmpeg');
     const video = path.join(dir, 'v2.mp4');
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=16x16:rate=5', '-frames:v', '1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', video]);
-    await fails(['upscale', video, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /ffmpeg was not found on PATH.*apt-get install ffmpeg.*brew install ffmpeg.*winget install ffmpeg/, {
-      env: { PATH: path.join(dir, 'empty-bin'), MSVSR_FFMPEG: '' },
-      clean: o,
-    });
-    await fails(['upscale', video, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /MSVSR_FFMPEG=\/nonexistent\/ffmpeg: not an executable file\. Install ffmpeg/, {
-      env: { MSVSR_FFMPEG: '/nonexistent/ffmpeg' },
-      clean: o,
-    });
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS],
+      /ffmpeg was not found on PATH.*apt-get install ffmpeg.*brew install ffmpeg.*winget install ffmpeg/,
+      {
+        env: { PATH: path.join(dir, 'empty-bin'), MSVSR_FFMPEG: '' },
+        clean: o,
+      },
+    );
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS],
+      /MSVSR_FFMPEG=\/nonexistent\/ffmpeg: not an executable file\. Install ffmpeg/,
+      {
+        env: { MSVSR_FFMPEG: '/nonexistent/ffmpeg' },
+        clean: o,
+      },
+    );
   });
 
   it('bad weights and options', async () => {
     const o = outDir('weights');
     const txt = path.join(dir, 'weights.txt');
     fs.writeFileSync(txt, 'not weights');
-    await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--weights', txt], /weights\.txt: not a \.pdparams \(pickle protocol 2–5\) or safetensors file/, { clean: o });
-    await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--weights', path.join(dir, 'none.pdparams')], /weights .*none\.pdparams: no such file/, { clean: o });
-    await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--chunk', '0'], /option '-c, --chunk <n>' argument '0' is invalid\. must be an integer >= 1/, { clean: o });
-    await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--precision', 'f64'], /argument 'f64' is invalid\. use f32 or f16/, { clean: o });
+    await fails(
+      ['upscale', good, '-o', path.join(o, 'x.png'), '--weights', txt],
+      /weights\.txt: not a \.pdparams \(pickle protocol 2–5\) or safetensors file/,
+      { clean: o },
+    );
+    await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--weights', path.join(dir, 'none.pdparams')], /weights .*none\.pdparams: no such file/, {
+      clean: o,
+    });
+    await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--chunk', '0'], /option '-c, --chunk <n>' argument '0' is invalid\. must be an integer >= 1/, {
+      clean: o,
+    });
+    await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--precision', 'f64'], /argument 'f64' is invalid\. --precision 'f64': use 'f32' or 'f16'/, {
+      clean: o,
+    });
   });
 });
 
@@ -161,16 +189,26 @@ describe('msvsr eval: bad input', () => {
     const gt = path.join(dir, 'ev-gt');
     fs.mkdirSync(path.join(lq, 'clip'), { recursive: true });
     fs.mkdirSync(path.join(gt, 'clip'), { recursive: true });
-    for (const n of ['00000000.png', '00000001.png']) fs.writeFileSync(path.join(lq, 'clip', n), encodePng({ width: 16, height: 16, data: rgbFrame(16, 16, 0) }));
+    for (const n of ['00000000.png', '00000001.png'])
+      fs.writeFileSync(path.join(lq, 'clip', n), encodePng({ width: 16, height: 16, data: rgbFrame(16, 16, 0) }));
     fs.writeFileSync(path.join(gt, 'clip', '00000000.png'), encodePng({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) }));
     await fails(['eval', '--lq', lq, '--gt', gt, '--weights', WEIGHTS], /GT .*clip\/00000001\.png: missing \(the LQ clip .*clip has 00000001\.png\)/);
     fs.writeFileSync(path.join(gt, 'clip', '00000001.png'), encodePng({ width: 60, height: 64, data: new Uint8Array(60 * 64 * 3) }));
-    await fails(['eval', '--lq', lq, '--gt', gt, '--weights', WEIGHTS], /clip\/00000001\.png: frames differ in size: 00000001\.png is 60x64 but 00000000\.png is 64x64/);
+    await fails(
+      ['eval', '--lq', lq, '--gt', gt, '--weights', WEIGHTS],
+      /clip\/00000001\.png: frames differ in size: 00000001\.png is 60x64 but 00000000\.png is 64x64/,
+    );
     fs.writeFileSync(path.join(gt, 'clip', '00000000.png'), encodePng({ width: 60, height: 64, data: new Uint8Array(60 * 64 * 3) }));
     await fails(['eval', '--lq', lq, '--gt', gt, '--weights', WEIGHTS], /GT .*00000000\.png is 60x64, but the x4 output of .*00000000\.png is 64x64/);
     fs.writeFileSync(path.join(gt, 'clip', '00000000.png'), encodePng({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) }));
     fs.writeFileSync(path.join(gt, 'clip', '00000001.png'), encodePng({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) }));
-    await fails(['eval', '--lq', lq, '--gt', gt, '--weights', WEIGHTS, '--crop-border', '32'], /--crop-border 32: crop border 32 leaves nothing of a 64x64 image/);
-    await fails(['eval', '--lq', lq, '--gt', gt, '--weights', WEIGHTS, '--crop-border', '27'], /--crop-border 27: leaves 10x10 of 64x64; SSIM needs at least 11x11/);
+    await fails(
+      ['eval', '--lq', lq, '--gt', gt, '--weights', WEIGHTS, '--crop-border', '32'],
+      /--crop-border 32: crop border 32 leaves nothing of a 64x64 image/,
+    );
+    await fails(
+      ['eval', '--lq', lq, '--gt', gt, '--weights', WEIGHTS, '--crop-border', '27'],
+      /--crop-border 27: leaves 10x10 of 64x64; SSIM needs at least 11x11/,
+    );
   });
 });

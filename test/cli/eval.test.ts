@@ -85,7 +85,20 @@ describe('msvsr eval', () => {
   });
 
   it('one sequence folder, --y-channel --crop-border 4 --chunk 2, text output', async () => {
-    const r = await cli(['eval', '--lq', path.join(lq, 'calendar'), '--gt', path.join(gt, 'calendar'), '--weights', WEIGHTS, '--y-channel', '--crop-border', '4', '--chunk', '2']);
+    const r = await cli([
+      'eval',
+      '--lq',
+      path.join(lq, 'calendar'),
+      '--gt',
+      path.join(gt, 'calendar'),
+      '--weights',
+      WEIGHTS,
+      '--y-channel',
+      '--crop-border',
+      '4',
+      '--chunk',
+      '2',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const m = new SequenceMetrics();
     const sr = await upscaleFrames(clips.calendar, { model, device: gpu, chunkSize: 2 });

@@ -51,7 +51,9 @@ describe('msvsr upscale <folder of PNGs>', () => {
     const input = path.join(dir, 'types');
     fs.mkdirSync(input);
     const names = cases.map((c) => `${c.name}.png`);
-    cases.forEach((c, i) => fs.writeFileSync(path.join(input, names[i]), writePng(c.png)));
+    cases.forEach((c, i) => {
+      fs.writeFileSync(path.join(input, names[i]), writePng(c.png));
+    });
     const out = path.join(dir, 'types_x4');
     // --chunk 1: one frame per pass keeps this cheap (the order of frames is tested with --resume below)
     const r = await cli(['upscale', input, '-o', out, '--weights', WEIGHTS, '--chunk', '1', '--json']);

@@ -26,11 +26,18 @@ function newestMtime(dir: string, exts: RegExp): number {
  * WGSL). Cheap when dist is fresh: one walk over src/ and tools/.
  */
 export function ensureBuilt(): void {
-  const src = Math.max(newestMtime(path.join(ROOT, 'src'), /\.(ts|wgsl)$/), newestMtime(path.join(ROOT, 'tools'), /\.ts$/), fs.statSync(path.join(ROOT, 'index.ts')).mtimeMs);
+  const src = Math.max(
+    newestMtime(path.join(ROOT, 'src'), /\.(ts|wgsl)$/),
+    newestMtime(path.join(ROOT, 'tools'), /\.ts$/),
+    fs.statSync(path.join(ROOT, 'index.ts')).mtimeMs,
+  );
   const built = fs.existsSync(CLI) ? fs.statSync(CLI).mtimeMs : 0;
   if (built >= src) return;
   try {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
   } catch (e) {
     // tsc still emits on type errors (elsewhere in a tree being edited); the CLI tests can run on that
     if (!fs.existsSync(CLI)) throw e;
@@ -121,8 +128,24 @@ export function toYuv420(frames: Array<{ data: ArrayLike<number> }>, width: numb
   const rgb = Buffer.concat(frames.map((f) => Buffer.from(Uint8Array.from(f.data))));
   const r = spawnSync(
     'ffmpeg',
-    ['-nostdin', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-i', 'pipe:0',
-      '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-f', 'rawvideo', 'pipe:1'], // prettier-ignore
+    [
+      '-nostdin',
+      '-v',
+      'error',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${width}x${height}`,
+      '-i',
+      'pipe:0',
+      '-vf',
+      'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
+      '-f',
+      'rawvideo',
+      'pipe:1',
+    ], // prettier-ignore
     { input: rgb, maxBuffer: 1 << 28 },
   );
   if (r.status !== 0) throw new Error(`ffmpeg rgb->yuv: ${r.stderr.toString()}`);
@@ -225,7 +248,6 @@ export function rgbFrame(w: number, h: number, t: number, seed = 1): Uint8Array 
   const r = lcg(seed * 1000 + t);
   const d = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++)
-      for (let k = 0; k < 3; k++) d[(y * w + x) * 3 + k] = Math.min(255, (((x + 2 * t) * 9 + y * 5 * (k + 1)) % 200) + r(56));
+    for (let x = 0; x < w; x++) for (let k = 0; k < 3; k++) d[(y * w + x) * 3 + k] = Math.min(255, (((x + 2 * t) * 9 + y * 5 * (k + 1)) % 200) + r(56));
   return d;
 }

@@ -54,6 +54,17 @@ describe('PNG input: every colour type and bit depth -> 8-bit RGB', () => {
 describe('natural sort', () => {
   it('numbers by value, zero padding, mixed names', () => {
     const names = ['10.png', '2.png', '1.png', 'frame_10.png', 'frame_9.png', '00000003.png', '0001.png', 'b.png', 'a.png', '100.png'];
-    expect([...names].sort(naturalCompare)).toEqual(['1.png', '0001.png', '2.png', '00000003.png', '10.png', '100.png', 'a.png', 'b.png', 'frame_9.png', 'frame_10.png']);
+    expect([...names].sort(naturalCompare)).toEqual([
+      '1.png',
+      '0001.png',
+      '2.png',
+      '00000003.png',
+      '10.png',
+      '100.png',
+      'a.png',
+      'b.png',
+      'frame_9.png',
+      'frame_10.png',
+    ]);
   });
 });

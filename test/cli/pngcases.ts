@@ -30,13 +30,21 @@ export function pngCases(w: number, h: number, seed = 7): PngCase[] {
 
   const rgba8 = rnd(4);
   for (let p = 0; p < n; p += 3) rgba8[p * 4 + 3] = 0; // fully transparent pixels keep their colour
-  cases.push({ name: 'rgba8', png: { width: w, height: h, colorType: 6, bitDepth: 8, samples: rgba8 }, rgb: rgbOf((p) => [rgba8[p * 4], rgba8[p * 4 + 1], rgba8[p * 4 + 2]]) });
+  cases.push({
+    name: 'rgba8',
+    png: { width: w, height: h, colorType: 6, bitDepth: 8, samples: rgba8 },
+    rgb: rgbOf((p) => [rgba8[p * 4], rgba8[p * 4 + 1], rgba8[p * 4 + 2]]),
+  });
 
   const g8 = rnd(1);
   cases.push({ name: 'gray8', png: { width: w, height: h, colorType: 0, bitDepth: 8, samples: g8 }, rgb: rgbOf((p) => [g8[p], g8[p], g8[p]]) });
 
   const ga8 = rnd(2);
-  cases.push({ name: 'gray-alpha8', png: { width: w, height: h, colorType: 4, bitDepth: 8, samples: ga8 }, rgb: rgbOf((p) => [ga8[p * 2], ga8[p * 2], ga8[p * 2]]) });
+  cases.push({
+    name: 'gray-alpha8',
+    png: { width: w, height: h, colorType: 4, bitDepth: 8, samples: ga8 },
+    rgb: rgbOf((p) => [ga8[p * 2], ga8[p * 2], ga8[p * 2]]),
+  });
 
   for (const d of [1, 2, 4] as const) {
     const max = (1 << d) - 1;
@@ -66,11 +74,22 @@ export function pngCases(w: number, h: number, seed = 7): PngCase[] {
   rgb16.splice(0, 6, 0, 65535, 128, 32767, 32768, 257); // edges and near-halves
   cases.push({ name: 'rgb16', png: { width: w, height: h, colorType: 2, bitDepth: 16, samples: rgb16 }, rgb: Uint8Array.from(rgb16, to8) });
   const rgba16 = Array.from({ length: n * 4 }, () => r(65536));
-  cases.push({ name: 'rgba16', png: { width: w, height: h, colorType: 6, bitDepth: 16, samples: rgba16 }, rgb: rgbOf((p) => [to8(rgba16[p * 4]), to8(rgba16[p * 4 + 1]), to8(rgba16[p * 4 + 2])]) });
+  cases.push({
+    name: 'rgba16',
+    png: { width: w, height: h, colorType: 6, bitDepth: 16, samples: rgba16 },
+    rgb: rgbOf((p) => [to8(rgba16[p * 4]), to8(rgba16[p * 4 + 1]), to8(rgba16[p * 4 + 2])]),
+  });
   const g16 = Array.from({ length: n }, () => r(65536));
-  cases.push({ name: 'gray16', png: { width: w, height: h, colorType: 0, bitDepth: 16, samples: g16 }, rgb: rgbOf((p) => [to8(g16[p]), to8(g16[p]), to8(g16[p])]) });
+  cases.push({
+    name: 'gray16',
+    png: { width: w, height: h, colorType: 0, bitDepth: 16, samples: g16 },
+    rgb: rgbOf((p) => [to8(g16[p]), to8(g16[p]), to8(g16[p])]),
+  });
   const ga16 = Array.from({ length: n * 2 }, () => r(65536));
-  cases.push({ name: 'gray-alpha16', png: { width: w, height: h, colorType: 4, bitDepth: 16, samples: ga16 }, rgb: rgbOf((p) => [to8(ga16[p * 2]), to8(ga16[p * 2]), to8(ga16[p * 2])]) });
+  cases.push({
+    name: 'gray-alpha16',
+    png: { width: w, height: h, colorType: 4, bitDepth: 16, samples: ga16 },
+    rgb: rgbOf((p) => [to8(ga16[p * 2]), to8(ga16[p * 2]), to8(ga16[p * 2])]),
+  });
   return cases;
 }
-

@@ -19,10 +19,26 @@ beforeAll(() => {
   input = path.join(dir, 'in.mp4');
   // 6 frames of testsrc at 30000/1001 with a sine audio track
   ffmpeg([
-    '-f', 'lavfi', '-i', `testsrc=size=${W}x${H}:rate=30000/1001`,
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-    '-frames:v', '6', '-t', '0.2002', '-shortest',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', input,
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${W}x${H}:rate=30000/1001`,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=44100',
+    '-frames:v',
+    '6',
+    '-t',
+    '0.2002',
+    '-shortest',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    input,
   ]); // prettier-ignore
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -46,7 +62,15 @@ describe('msvsr upscale <video>', () => {
     const v = p.streams.filter((s) => s.codec_type === 'video');
     const a = p.streams.filter((s) => s.codec_type === 'audio');
     expect(v).toHaveLength(1);
-    expect(v[0]).toMatchObject({ codec_name: 'h264', pix_fmt: 'yuv420p', width: 4 * W, height: 4 * H, r_frame_rate: '30000/1001', avg_frame_rate: '30000/1001', nb_read_frames: '6' });
+    expect(v[0]).toMatchObject({
+      codec_name: 'h264',
+      pix_fmt: 'yuv420p',
+      width: 4 * W,
+      height: 4 * H,
+      r_frame_rate: '30000/1001',
+      avg_frame_rate: '30000/1001',
+      nb_read_frames: '6',
+    });
     expect(a).toHaveLength(1);
     expect(a[0].codec_name).toBe('aac');
     const inAudio = ffprobe(input).streams.find((s) => s.codec_type === 'audio')!;

@@ -36,11 +36,12 @@ function respond(url: string, s: net.Socket): void {
       return;
     case '/chunked': // no Content-Length: three pieces
       s.write(head('200 OK', { 'transfer-encoding': 'chunked' }));
-      for (const part of [small.subarray(0, 10), small.subarray(10, 20), small.subarray(20)]) s.write(`${part.length.toString(16)}\r\n${part.toString('latin1')}\r\n`, 'latin1');
+      for (const part of [small.subarray(0, 10), small.subarray(10, 20), small.subarray(20)])
+        s.write(`${part.length.toString(16)}\r\n${part.toString('latin1')}\r\n`, 'latin1');
       s.end('0\r\n\r\n');
       return;
     case '/missing':
-      s.end(head('404 Not Found', { 'content-length': 9 }) + 'not found');
+      s.end(`${head('404 Not Found', { 'content-length': 9 })}not found`);
       return;
     case '/stall-headers': // accepts the request and says nothing
       return;
@@ -123,10 +124,28 @@ describe('fetchBytes', () => {
   const cases: Array<[string, string, Parameters<typeof fetchBytes>[1], DownloadFailure['kind'] | DownloadFailure['kind'][], RegExp]> = [
     ['HTTP error', '/missing', {}, 'http', /^http:\/\/127\.0\.0\.1:\d+\/missing: HTTP 404 Not Found$/],
     ['no response head within the idle timeout', '/stall-headers', { idleTimeoutMs: 300 }, 'connect', /\/stall-headers: no data for 0\.3 s$/],
-    ['the body stalls past the idle timeout', '/stall-body', { idleTimeoutMs: 300 }, 'broken', /\/stall-body: the download broke off after 10 of 36 bytes \(no data for 0\.3 s\)$/],
-    ['an announced size over the cap', '/announce-huge', {}, 'too-large', /\/announce-huge: the server announces 1073741824 bytes, more than the limit of 536870912$/],
+    [
+      'the body stalls past the idle timeout',
+      '/stall-body',
+      { idleTimeoutMs: 300 },
+      'broken',
+      /\/stall-body: the download broke off after 10 of 36 bytes \(no data for 0\.3 s\)$/,
+    ],
+    [
+      'an announced size over the cap',
+      '/announce-huge',
+      {},
+      'too-large',
+      /\/announce-huge: the server announces 1073741824 bytes, more than the limit of 536870912$/,
+    ],
     ['an announced size over a small cap', '/ok', { maxBytes: 10 }, 'too-large', /\/ok: the server announces 36 bytes, more than the limit of 10$/],
-    ['more bytes than the cap, unannounced', '/over-cap', { maxBytes: 1000 }, 'broken', /\/over-cap: the download broke off after \d+ bytes \(more than 1000 bytes\)$/],
+    [
+      'more bytes than the cap, unannounced',
+      '/over-cap',
+      { maxBytes: 1000 },
+      'broken',
+      /\/over-cap: the download broke off after \d+ bytes \(more than 1000 bytes\)$/,
+    ],
     [
       'fewer bytes than the Content-Length',
       '/short',
@@ -175,12 +194,16 @@ describe('loadModel(url) and the Node platform readFile go through fetchBytes', 
   });
 
   it('an announced size past the cap is refused before the body is read', async () => {
-    await expect(loadModel(`${base}/announce-huge`)).rejects.toThrow(/\/announce-huge: the server announces 1073741824 bytes, more than the limit of 536870912/);
+    await expect(loadModel(`${base}/announce-huge`)).rejects.toThrow(
+      /\/announce-huge: the server announces 1073741824 bytes, more than the limit of 536870912/,
+    );
   });
 
   it('a response shorter than its Content-Length is refused, not parsed', async () => {
     const e = await failure(loadModel(`${base}/short-weights`));
-    expect(e.message).toMatch(new RegExp(`/short-weights: (the download broke off after \\d+ of ${good.length} bytes|truncated: got \\d+ of ${good.length} bytes)`));
+    expect(e.message).toMatch(
+      new RegExp(`/short-weights: (the download broke off after \\d+ of ${good.length} bytes|truncated: got \\d+ of ${good.length} bytes)`),
+    );
   });
 
   it('HTTP errors name the URL', async () => {

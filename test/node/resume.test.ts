@@ -60,7 +60,10 @@ describe('folderTarget', () => {
 describe('resumePoint', () => {
   const frames = Array.from({ length: 10 }, (_, i) => `${String(i + 1).padStart(8, '0')}.png`);
   const doneUpTo = (n: number) => (name: string) => frames.indexOf(name) < n;
-  const only = (...idx: number[]) => (name: string) => idx.includes(frames.indexOf(name));
+  const only =
+    (...idx: number[]) =>
+    (name: string) =>
+      idx.includes(frames.indexOf(name));
 
   const cases: Array<[string, number, (name: string) => boolean, number]> = [
     ['none done', 3, () => false, 0],
@@ -85,7 +88,10 @@ describe('resumePoint', () => {
 
   it('asks about each frame name of the sequence, in order, until the first missing one', () => {
     const asked: string[] = [];
-    resumePoint(frames, 4, (n) => (asked.push(n), frames.indexOf(n) < 5));
+    resumePoint(frames, 4, (n) => {
+      asked.push(n);
+      return frames.indexOf(n) < 5;
+    });
     expect(asked).toEqual(frames.slice(0, 6));
   });
 });

@@ -48,7 +48,7 @@ export function srcCoord(d: number, inSize: number, outSize: number, alignCorner
 }
 
 /** Bilinear resize (Paddle F.interpolate, mode 'bilinear'), then (v − shift[k])·scale[k] per channel. */
-export function resize(x: Img, oh: number, ow: number, alignCorners: boolean, scale?: number[], shift?: number[]): Img {
+export function resize(x: Img, oh: number, ow: number, alignCorners: boolean, scale?: readonly number[], shift?: readonly number[]): Img {
   const out = img(oh, ow, x.c);
   const c = x.c;
   for (let y = 0; y < oh; y++) {
@@ -84,7 +84,7 @@ export function avgPool2(x: Img): Img {
 }
 
 /** (x − mean[k]) / std[k] per channel. */
-export function normalize(x: Img, mean: number[], std: number[]): Img {
+export function normalize(x: Img, mean: readonly number[], std: readonly number[]): Img {
   const out = img(x.h, x.w, x.c);
   for (let i = 0; i < x.d.length; i++) out.d[i] = (x.d[i] - mean[i % x.c]) / std[i % x.c];
   return out;

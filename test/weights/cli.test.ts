@@ -19,7 +19,12 @@ function newestSource(): number {
 
 function builtFresh(): boolean {
   const out = path.join(ROOT, 'dist', 'tools', 'commands', 'weights.js');
-  return existsSync(CLI) && existsSync(out) && statSync(out).mtimeMs >= newestSource() && statSync(CLI).mtimeMs >= statSync(path.join(ROOT, 'tools', 'cli.ts')).mtimeMs;
+  return (
+    existsSync(CLI) &&
+    existsSync(out) &&
+    statSync(out).mtimeMs >= newestSource() &&
+    statSync(CLI).mtimeMs >= statSync(path.join(ROOT, 'tools', 'cli.ts')).mtimeMs
+  );
 }
 
 let dir: string;
@@ -72,7 +77,15 @@ describe('msvsr inspect', () => {
   it('--json prints one object', () => {
     const r = msvsr('inspect', FULL_PDPARAMS, '--json');
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ file: FULL_PDPARAMS, format: 'pdparams', config: 'PP-MSVSR', tensors: 248, parameters: 1_453_607, dtype: 'F32', bytes: statSync(FULL_PDPARAMS).size });
+    expect(JSON.parse(r.stdout)).toEqual({
+      file: FULL_PDPARAMS,
+      format: 'pdparams',
+      config: 'PP-MSVSR',
+      tensors: 248,
+      parameters: 1_453_607,
+      dtype: 'F32',
+      bytes: statSync(FULL_PDPARAMS).size,
+    });
   });
 
   it.each([

@@ -12,7 +12,8 @@ let bytes: Uint8Array;
 let w: LoadedWeights;
 
 beforeAll(() => {
-  if (!existsSync(FULL_PDPARAMS)) throw new Error(`${FULL_PDPARAMS} is missing (it is written with tools/reference/pdparams.py; set MSVSR_FULL_PDPARAMS to use another copy)`);
+  if (!existsSync(FULL_PDPARAMS))
+    throw new Error(`${FULL_PDPARAMS} is missing (it is written with tools/reference/pdparams.py; set MSVSR_FULL_PDPARAMS to use another copy)`);
   bytes = readBytes(FULL_PDPARAMS);
 });
 
@@ -51,7 +52,9 @@ describe('full-size PP-MSVSR .pdparams', () => {
     for (const [k, t] of w.tensors) {
       const b = back.tensors.get(k)!;
       expect(b.shape).toEqual(t.shape);
-      expect(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), k).toBe(true);
+      expect(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), k).toBe(
+        true,
+      );
     }
   });
 
@@ -74,7 +77,9 @@ describe('full-size PP-MSVSR .pdparams', () => {
     }
     expect(rel).toBeLessThanOrEqual(2 ** -11);
     expect(f16MaxError(w.tensors)).toEqual({ abs, rel });
-    console.log(`F16 conversion of the random weights: max |error| ${abs.toExponential(2)}, max relative error ${rel.toExponential(2)} (bound ${(2 ** -11).toExponential(2)})`);
+    console.log(
+      `F16 conversion of the random weights: max |error| ${abs.toExponential(2)}, max relative error ${rel.toExponential(2)} (bound ${(2 ** -11).toExponential(2)})`,
+    );
   });
 
   it('a file without spynet.mean/std loads with the constants filled in; a NaN is named', () => {
@@ -90,7 +95,11 @@ describe('full-size PP-MSVSR .pdparams', () => {
     const d = bad.get('upsample1.upsample_conv.weight')!.data.slice();
     d[100] = NaN;
     bad.set('upsample1.upsample_conv.weight', { shape: [128, 32, 3, 3], data: d });
-    expectWeightsError(() => readWeights(writeSafetensors(bad), 'nan.safetensors'), /^nan\.safetensors: 1 tensor\(s\) hold NaN or Inf/, 'upsample1.upsample_conv.weight: 1 of 36864 values');
+    expectWeightsError(
+      () => readWeights(writeSafetensors(bad), 'nan.safetensors'),
+      /^nan\.safetensors: 1 tensor\(s\) hold NaN or Inf/,
+      'upsample1.upsample_conv.weight: 1 of 36864 values',
+    );
   });
 });
 

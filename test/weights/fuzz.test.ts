@@ -17,7 +17,8 @@ function trackAllocations<T>(fn: () => T): { result: T; maxBytes: number } {
     g[name] = new Proxy(ctor, {
       construct(target, args, newTarget) {
         const a = args[0];
-        const n = typeof a === 'number' ? a : a && typeof a === 'object' && 'length' in a && !(a instanceof ArrayBuffer) ? Number((a as { length: number }).length) : 0;
+        const n =
+          typeof a === 'number' ? a : a && typeof a === 'object' && 'length' in a && !(a instanceof ArrayBuffer) ? Number((a as { length: number }).length) : 0;
         maxBytes = Math.max(maxBytes, n * target.BYTES_PER_ELEMENT);
         return Reflect.construct(target, args, newTarget) as object;
       },
@@ -67,14 +68,18 @@ function fuzz(inputs: FuzzInput[], seed: number, cases: number, limitMs: number)
 describe('fuzz', () => {
   it('3,000 mutations of small fixtures (pickle protocols 2/4/5, checkpoint, f16, big-endian, safetensors): load or WeightsError, each < 200 ms', () => {
     const s = fuzz(defaultInputs(ROOT), 20240611, 3000, 200);
-    console.log(`fuzz small: 3000 cases, ${s.parsed} parsed, ${s.rejected} rejected; slowest ${s.maxMs.toFixed(1)} ms; largest typed array ${s.maxAlloc} bytes (the f16 lookup table is 262144)`);
+    console.log(
+      `fuzz small: 3000 cases, ${s.parsed} parsed, ${s.rejected} rejected; slowest ${s.maxMs.toFixed(1)} ms; largest typed array ${s.maxAlloc} bytes (the f16 lookup table is 262144)`,
+    );
     expect(s.parsed + s.rejected).toBe(3000);
     expect(s.parsed).toBeGreaterThan(100); // many mutations still parse: the fuzz reaches past the first error
   });
 
   it('150 mutations of the full-size .pdparams: load or WeightsError, each < 1 s', () => {
     const s = fuzz([{ name: 'msvsr_random.pdparams', bytes: readBytes(FULL_PDPARAMS) }], 7, 150, 1000);
-    console.log(`fuzz full-size: 150 cases, ${s.loaded} loaded, ${s.parsed} parsed but refused by the architecture check, ${s.rejected} rejected; slowest ${s.maxMs.toFixed(1)} ms`);
+    console.log(
+      `fuzz full-size: 150 cases, ${s.loaded} loaded, ${s.parsed} parsed but refused by the architecture check, ${s.rejected} rejected; slowest ${s.maxMs.toFixed(1)} ms`,
+    );
     expect(s.loaded + s.parsed + s.rejected).toBe(150);
     expect(s.loaded).toBeGreaterThan(0); // flips in weight data still load
   });

@@ -2,7 +2,20 @@
 // of the state dicts PaddleGAN's MSVSR builds (per module for PP-MSVSR, in total for PP-MSVSR-L), and the
 // validation report.
 import { describe, expect, it } from 'vitest';
-import { CONFIGS, PP_MSVSR, PP_MSVSR_L, SPYNET_MEAN, SPYNET_STD, buildManifest, countParameters, detectConfig, elementCount, manifestStats, validateTensors, type MsvsrConfig } from '../../src/weights/manifest.js';
+import {
+  CONFIGS,
+  PP_MSVSR,
+  PP_MSVSR_L,
+  SPYNET_MEAN,
+  SPYNET_STD,
+  buildManifest,
+  countParameters,
+  detectConfig,
+  elementCount,
+  manifestStats,
+  validateTensors,
+  type MsvsrConfig,
+} from '../../src/weights/manifest.js';
 import type { NamedTensor } from '../../src/weights/named-tensor.js';
 import { expectWeightsError } from './util.js';
 
@@ -86,11 +99,13 @@ describe('PP-MSVSR-L manifest (configs/msvsr_l_reds.yaml)', () => {
   });
   it('mid 64, deform groups 8, conv_hr before conv_last, block counts 5/7/5/2 and stage1_blocks fixed at 3', () => {
     expect(shapes.get('deform_align.stage2_forward.conv_offset.0.weight')).toEqual([64, 130, 3, 3]);
-    for (const p of ['deform_align.stage2_backward', 'deform_align.stage3_forward', 'stage1_align']) expect(shapes.get(`${p}.conv_offset.6.weight`)).toEqual([216, 64, 3, 3]);
+    for (const p of ['deform_align.stage2_backward', 'deform_align.stage3_forward', 'stage1_align'])
+      expect(shapes.get(`${p}.conv_offset.6.weight`)).toEqual([216, 64, 3, 3]);
     const names = m.map((e) => e.name);
     expect(shapes.get('conv_hr.weight')).toEqual([64, 64, 3, 3]);
     expect(names.indexOf('conv_hr.bias') + 1).toBe(names.indexOf('conv_last.weight'));
-    const blocks = (prefix: string) => new Set(names.filter((n) => n.startsWith(`${prefix}.ResidualBlocks.`)).map((n) => n.slice(prefix.length + 16).split('.')[0])).size;
+    const blocks = (prefix: string) =>
+      new Set(names.filter((n) => n.startsWith(`${prefix}.ResidualBlocks.`)).map((n) => n.slice(prefix.length + 16).split('.')[0])).size;
     expect(blocks('feat_extract')).toBe(5);
     for (const p of ['stage2_backward', 'stage2_forward', 'stage3_backward', 'stage3_forward']) expect(blocks(`backbone.${p}`)).toBe(7);
     expect(blocks('reconstruction')).toBe(5);
@@ -104,7 +119,10 @@ describe('PP-MSVSR-L manifest (configs/msvsr_l_reds.yaml)', () => {
 describe('detection and validation', () => {
   it('detects each config from its tensors', () => {
     for (const cfg of Object.values(CONFIGS)) expect(detectConfig(tensorsOf(cfg), 'x')).toBe(cfg);
-    expectWeightsError(() => detectConfig(new Map([['foo', { shape: [1] }]]), 'other.pdparams'), /^other\.pdparams: not PP-MSVSR weights: none of its 1 tensors \('foo'\)/);
+    expectWeightsError(
+      () => detectConfig(new Map([['foo', { shape: [1] }]]), 'other.pdparams'),
+      /^other\.pdparams: not PP-MSVSR weights: none of its 1 tensors \('foo'\)/,
+    );
   });
 
   it('accepts a complete set and returns it in manifest order', () => {
@@ -137,8 +155,8 @@ describe('detection and validation', () => {
     const err = expectWeightsError(
       () => validateTensors(t, PP_MSVSR, 'mine.pdparams'),
       /^mine\.pdparams: does not match the PP-MSVSR architecture \(248 tensors expected, 248 found; 6 problems\)/,
-      /missing \(2\):\n    backbone\.stage2_forward\.ResidualBlocks\.block2\.conv1\.bias \[32\]\n    conv_last\.weight \[3, 32, 3, 3\]/,
-      /unexpected \(2\):\n    conv_hr\.weight \[32, 32, 3, 3\]\n    generator\.extra \[2\]/,
+      /missing \(2\):\n {4}backbone\.stage2_forward\.ResidualBlocks\.block2\.conv1\.bias \[32\]\n {4}conv_last\.weight \[3, 32, 3, 3\]/,
+      /unexpected \(2\):\n {4}conv_hr\.weight \[32, 32, 3, 3\]\n {4}generator\.extra \[2\]/,
       'stage1_align.conv_offset.6.weight: expected [216, 32, 3, 3], found [108, 32, 3, 3]',
       'aux_fusion.bias: expected [32], found [1, 32]',
     );

@@ -14,7 +14,8 @@ function expectExact(name: string, tensors: Map<string, { shape: number[]; data:
     expect(t.shape, k).toEqual(e.shape);
     expect(t.data.length, k).toBe(e.values.length);
     // bit-exact: every float32/float16 value is a double, and Python printed it exactly
-    for (let i = 0; i < e.values.length; i++) if (!Object.is(t.data[i], Math.fround(e.values[i]))) expect.fail(`${name} ${k}[${i}]: got ${t.data[i]}, want ${e.values[i]}`);
+    for (let i = 0; i < e.values.length; i++)
+      if (!Object.is(t.data[i], Math.fround(e.values[i]))) expect.fail(`${name} ${k}[${i}]: got ${t.data[i]}, want ${e.values[i]}`);
   }
 }
 
@@ -61,12 +62,15 @@ describe('layouts paddle.save writes', () => {
     expectExact('mini_tuple_reduce.pdparams', r.tensors);
   });
 
-  it.each(['mini_checkpoint_p2.pdparams', 'mini_checkpoint_p4.pdparams'])('%s: a training checkpoint; epoch, optimizer state (int64, float64) and other keys are ignored', (name) => {
-    const r = readPdparams(fixture(name), name);
-    expect(r.layout).toBe('generator');
-    expect(r.ignoredKeys.sort()).toEqual(['epoch', 'ints', 'misc', 'np_scalar', 'optimizer', 'ordered', 'shared']);
-    expectExact(name, r.tensors);
-  });
+  it.each(['mini_checkpoint_p2.pdparams', 'mini_checkpoint_p4.pdparams'])(
+    '%s: a training checkpoint; epoch, optimizer state (int64, float64) and other keys are ignored',
+    (name) => {
+      const r = readPdparams(fixture(name), name);
+      expect(r.layout).toBe('generator');
+      expect(r.ignoredKeys.sort()).toEqual(['epoch', 'ints', 'misc', 'np_scalar', 'optimizer', 'ordered', 'shared']);
+      expectExact(name, r.tensors);
+    },
+  );
 
   it.each(['mini_fortran_p2.pdparams', 'mini_fortran_p4.pdparams', 'mini_fortran_p5.pdparams'])('%s: Fortran-ordered arrays come out in C order', (name) => {
     const r = readPdparams(fixture(name), name);
@@ -86,7 +90,10 @@ describe('layouts paddle.save writes', () => {
   it('format detection by content', () => {
     expect(detectFormat(fixture('mini_p2.pdparams'))).toBe('pdparams');
     expect(detectFormat(new TextEncoder().encode('PK\x03\x04 a zip file'))).toBe(null);
-    expectWeightsError(() => readStateDict(bytesOf(0x89, 'PNG\r\n\x1a\n...'), 'frame.png'), /^frame\.png: not a \.pdparams \(pickle protocol 2–5\) or safetensors file \(starts with 89 50 4e 47/);
+    expectWeightsError(
+      () => readStateDict(bytesOf(0x89, 'PNG\r\n\x1a\n...'), 'frame.png'),
+      /^frame\.png: not a \.pdparams \(pickle protocol 2–5\) or safetensors file \(starts with 89 50 4e 47/,
+    );
     expectWeightsError(() => readStateDict(new Uint8Array(0), 'empty.pdparams'), /empty\.pdparams: the file is empty/);
     // protocol 0/1 pickles do not start with PROTO: not a file paddle.save writes
     expectWeightsError(() => readStateDict(fixture('prims_p0.pkl'), 'prims_p0.pkl'), /not a \.pdparams/);

@@ -86,7 +86,11 @@ describe('pickle VM: refuses to construct or call anything', () => {
     ['NEWOBJ_EX', bytesOf(...P4, sb('numpy'), sb('ndarray'), 0x93, 0x29, 0x7d, 0x92, '.'), /refusing pickle NEWOBJ_EX numpy\.ndarray/],
     ['REDUCE on a str', bytesOf(...P4, sb('a'), 0x29, 'R', '.'), /refusing pickle REDUCE on str/],
     ['REDUCE numpy.ndarray', bytesOf(...P2, 'cnumpy\nndarray\n', 0x29, 'R', '.'), /refusing pickle REDUCE numpy\.ndarray/],
-    ['_reconstruct of a dtype', bytesOf(...P2, 'cnumpy.core.multiarray\n_reconstruct\n', 'cnumpy\ndtype\n', 'K', 0, 0x85, 'C', 1, 'b', 0x87, 'R', '.'), /refusing pickle REDUCE numpy\.core\.multiarray\._reconstruct/],
+    [
+      '_reconstruct of a dtype',
+      bytesOf(...P2, 'cnumpy.core.multiarray\n_reconstruct\n', 'cnumpy\ndtype\n', 'K', 0, 0x85, 'C', 1, 'b', 0x87, 'R', '.'),
+      /refusing pickle REDUCE numpy\.core\.multiarray\._reconstruct/,
+    ],
     ['_codecs.encode to utf-8', bytesOf(...P2, 'c_codecs\nencode\n', bu('a'), bu('utf-8'), 0x86, 'R', '.'), /refusing pickle REDUCE _codecs\.encode/],
     ['BUILD on a dict', bytesOf(...P4, '}', '}', 'b', '.'), /refusing pickle BUILD on dict/],
     ['BUILD on a global', bytesOf(...P2, 'cnumpy\nndarray\n', '}', 'b', '.'), /refusing pickle BUILD on numpy\.ndarray/],
@@ -127,10 +131,26 @@ describe('pickle VM: malformed input gives clean errors', () => {
     ['INT that is not a number', bytesOf('I12x\n.'), /INT '12x' is not an integer/],
     ['GET key negative', bytesOf('N', 'p0\n', 'g-1\n', '.'), /GET key -1 is not a valid index/],
     ['array state None', bytesOf(...P2, reconstruct, 'N', 'b', '.'), /numpy array state is a None/],
-    ['dtype byte order x', bytesOf(...P2, dtypeF4, '(', 'K', 3, bu('x'), 'N', 'N', 'N', 'J', u32le(0xffffffff), 'J', u32le(0xffffffff), 'K', 0, 't', 'b', '.'), /byte order 'x' is not one of/],
-    ['33 dimensions', bytesOf(...P2, reconstruct, '(', 'K', 1, '(', ...Array(33).fill([0x4b, 1]).flat(), 't', dtypeF4, 0x89, 'C', 4, 'abcd', 't', 'b', '.'), /33 dimensions/],
-    ['negative dimension', bytesOf(...P2, reconstruct, '(', 'K', 1, 'J', u32le(0xffffffff), 0x85, dtypeF4, 0x89, 'C', 4, 'abcd', 't', 'b', '.'), /dimension -1 is not a valid size/],
-    ['data shorter than shape', bytesOf(...P2, reconstruct, '(', 'K', 1, 'K', 2, 0x85, dtypeF4, 0x89, 'C', 4, 'abcd', 't', 'b', '.'), /shape \(2\) of dtype '<f4' needs 8 bytes, but its data has 4/],
+    [
+      'dtype byte order x',
+      bytesOf(...P2, dtypeF4, '(', 'K', 3, bu('x'), 'N', 'N', 'N', 'J', u32le(0xffffffff), 'J', u32le(0xffffffff), 'K', 0, 't', 'b', '.'),
+      /byte order 'x' is not one of/,
+    ],
+    [
+      '33 dimensions',
+      bytesOf(...P2, reconstruct, '(', 'K', 1, '(', ...Array(33).fill([0x4b, 1]).flat(), 't', dtypeF4, 0x89, 'C', 4, 'abcd', 't', 'b', '.'),
+      /33 dimensions/,
+    ],
+    [
+      'negative dimension',
+      bytesOf(...P2, reconstruct, '(', 'K', 1, 'J', u32le(0xffffffff), 0x85, dtypeF4, 0x89, 'C', 4, 'abcd', 't', 'b', '.'),
+      /dimension -1 is not a valid size/,
+    ],
+    [
+      'data shorter than shape',
+      bytesOf(...P2, reconstruct, '(', 'K', 1, 'K', 2, 0x85, dtypeF4, 0x89, 'C', 4, 'abcd', 't', 'b', '.'),
+      /shape \(2\) of dtype '<f4' needs 8 bytes, but its data has 4/,
+    ],
     ['data not latin-1', bytesOf(...P2, 'c_codecs\nencode\n', bu('\u20ac'), bu('latin1'), 0x86, 'R', '.'), /not latin-1/],
   ];
   it.each(cases)('%s', (_name, bytes, re) => {
@@ -161,14 +181,20 @@ describe('pickle VM: malformed input gives clean errors', () => {
     expect(PICKLE_LIMITS.maxStack).toBeGreaterThanOrEqual(1 << 20);
   });
 
-  it.each(['bad_deep_lists.pdparams', 'bad_deep_marks.pdparams', 'bad_deep_tuples.pdparams'])('%s: 10,000-deep nesting stops at 1000 levels, quickly', (name) => {
-    const t0 = performance.now();
-    expectWeightsError(() => unpickle(fixture(name), name), /nested deeper than 1000 levels/);
-    expect(performance.now() - t0).toBeLessThan(200);
-  });
+  it.each(['bad_deep_lists.pdparams', 'bad_deep_marks.pdparams', 'bad_deep_tuples.pdparams'])(
+    '%s: 10,000-deep nesting stops at 1000 levels, quickly',
+    (name) => {
+      const t0 = performance.now();
+      expectWeightsError(() => unpickle(fixture(name), name), /nested deeper than 1000 levels/);
+      expect(performance.now() - t0).toBeLessThan(200);
+    },
+  );
 
   it('a 1 TB BINBYTES8 length is refused before any allocation', () => {
-    const err = expectWeightsError(() => unpickle(fixture('bad_binbytes8_1tb.pdparams'), 'bad_binbytes8_1tb.pdparams'), /needs 1099511627776 bytes, only 16 are left in the 27-byte file/);
+    const err = expectWeightsError(
+      () => unpickle(fixture('bad_binbytes8_1tb.pdparams'), 'bad_binbytes8_1tb.pdparams'),
+      /needs 1099511627776 bytes, only 16 are left in the 27-byte file/,
+    );
     expect(err.message).toContain('BINBYTES8');
   });
 

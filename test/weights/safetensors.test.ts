@@ -93,15 +93,31 @@ describe('every header field is validated', () => {
   const cases: [string, Uint8Array, RegExp | string][] = [
     ['shorter than 8 bytes', new Uint8Array(5), '5 bytes is too short'],
     ['header length beyond the file', st(ok, 8).subarray(0, 20), /header length \d+ exceeds the file \(20 bytes\)/],
-    ['header length 2^64-1', (() => { const b = st(ok, 8); b.set(u64le(2n ** 64n - 1n)); return b; })(), 'header length 18446744073709551615 exceeds the file'],
+    [
+      'header length 2^64-1',
+      (() => {
+        const b = st(ok, 8);
+        b.set(u64le(2n ** 64n - 1n));
+        return b;
+      })(),
+      'header length 18446744073709551615 exceeds the file',
+    ],
     ['header not starting with {', st(null, 0, ' {"a":1}'), "does not start with '{'"],
     ['header not JSON', st(null, 0, '{"a":'), 'not valid UTF-8 JSON'],
-    ['header not UTF-8', (() => { const b = st(null, 0, '{"\u00e9":1}'); b[10] = 0xff; return b; })(), 'not valid UTF-8 JSON'],
+    [
+      'header not UTF-8',
+      (() => {
+        const b = st(null, 0, '{"\u00e9":1}');
+        b[10] = 0xff;
+        return b;
+      })(),
+      'not valid UTF-8 JSON',
+    ],
     ['__metadata__ not an object', st({ __metadata__: [1] }, 0), '__metadata__ is not an object'],
     ['__metadata__ value not a string', st({ __metadata__: { k: 1 } }, 0), "__metadata__ value 'k' is not a string"],
     ['entry not an object', st({ a: 5 }, 0), "tensor 'a' is not described by an object"],
     ['unknown field', st({ a: { ...ok.a, offsets: 1 } }, 8), "tensor 'a' has an unknown field 'offsets'"],
-    ['dtype BF16', st({ a: { ...ok.a, dtype: 'BF16' } }, 8), "tensor 'a' has dtype \"BF16\"; only F32 and F16 are supported"],
+    ['dtype BF16', st({ a: { ...ok.a, dtype: 'BF16' } }, 8), 'tensor \'a\' has dtype "BF16"; only F32 and F16 are supported'],
     ['dtype F64', st({ a: { ...ok.a, dtype: 'F64', data_offsets: [0, 16] } }, 16), 'has dtype "F64"'],
     ['dtype missing', st({ a: { shape: [2], data_offsets: [0, 8] } }, 8), 'has dtype missing'],
     ['shape negative', st({ a: { ...ok.a, shape: [-2] } }, 8), 'invalid shape [-2]'],
@@ -115,7 +131,11 @@ describe('every header field is validated', () => {
     ['offsets of three', st({ a: { ...ok.a, data_offsets: [0, 4, 8] } }, 8), 'data_offsets [0,4,8]'],
     ['size mismatch', st({ a: { ...ok.a, shape: [3] } }, 8), "tensor 'a' has shape [3] (12 bytes of F32) but data_offsets span 8 bytes"],
     ['overlap', st({ a: ok.a, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8), 'overlaps another'],
-    ['same bytes twice', st({ a: ok.a, b: ok.a }, 8, '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'), 'overlaps another'],
+    [
+      'same bytes twice',
+      st({ a: ok.a, b: ok.a }, 8, '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'),
+      'overlaps another',
+    ],
     ['gap', st({ a: { ...ok.a, data_offsets: [4, 12] } }, 12), 'bytes 0–4 of the data section belong to no tensor'],
     ['trailing bytes', st(ok, 12), '4 bytes after the last tensor'],
     ['empty name', st({ '': ok.a }, 8), 'a tensor has an empty name'],

@@ -25,7 +25,9 @@ export interface ExpectedArray {
   dtype: string;
   values: number[];
 }
-export const expected: Record<string, Record<string, ExpectedArray>> & { markers: Record<string, string> } = JSON.parse(readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8'));
+export const expected: Record<string, Record<string, ExpectedArray>> & { markers: Record<string, string> } = JSON.parse(
+  readFileSync(path.join(FIXTURES, 'expected.json'), 'utf8'),
+);
 
 /** Runs fn, asserts it throws a WeightsError (and nothing else) whose message matches every pattern. */
 export function expectWeightsError(fn: () => unknown, ...patterns: (RegExp | string)[]): WeightsError {

@@ -58,7 +58,9 @@ ${ENVIRONMENT_HELP}`,
       });
       if (opts.json) console.log(toJson(r));
       else {
-        console.log(`mean\tPSNR ${fmtPsnr(r.psnr)} dB\tSSIM ${r.ssim.toFixed(4)}\t(${Object.keys(r.clips).length} clips, ${r.frames} frames, ${r.y_channel ? 'Y' : 'RGB'}, crop ${r.crop_border})`);
+        console.log(
+          `mean\tPSNR ${fmtPsnr(r.psnr)} dB\tSSIM ${r.ssim.toFixed(4)}\t(${Object.keys(r.clips).length} clips, ${r.frames} frames, ${r.y_channel ? 'Y' : 'RGB'}, crop ${r.crop_border})`,
+        );
       }
     });
 }

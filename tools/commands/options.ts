@@ -1,5 +1,6 @@
 // Option parsers and output helpers shared by the msvsr commands.
 import { InvalidArgumentError } from 'commander';
+import { OptionError, checkPrecision, type Precision } from '../../src/index.js';
 
 /** An integer option >= min ("--chunk 10"). */
 export function intOption(min: number): (v: string) => number {
@@ -11,9 +12,12 @@ export function intOption(min: number): (v: string) => number {
   };
 }
 
-export function precisionOption(v: string): 'f32' | 'f16' {
-  if (v !== 'f32' && v !== 'f16') throw new InvalidArgumentError('use f32 or f16.');
-  return v;
+export function precisionOption(v: string): Precision {
+  try {
+    return checkPrecision(v, '--precision');
+  } catch (e) {
+    throw e instanceof OptionError ? new InvalidArgumentError(e.message) : e;
+  }
 }
 
 export const ENVIRONMENT_HELP = `

@@ -20,8 +20,11 @@ export function registerUpscaleCommand(program: Command): void {
     .description('upscale a video, a folder of PNG frames or a PNG x4 with PP-MSVSR')
     .argument('<input>', 'a video file (anything ffmpeg reads), a folder of PNG frames (or of clip folders), or a PNG')
     .requiredOption('-o, --output <path>', 'output: a video file (.mp4 .mkv .mov .m4v .avi .ts) for a video, a folder for a folder, a .png for a PNG')
-    .option('-w, --weights <file>', 'weights (.pdparams or .safetensors); default: MSVSR_WEIGHTS, else the official PP-MSVSR_reds_x4 weights (downloaded once into the cache)')
-    .option('-c, --chunk <n>', 'frames per independent forward pass (as PaddleGAN\'s predictor)', intOption(1), 10)
+    .option(
+      '-w, --weights <file>',
+      'weights (.pdparams or .safetensors); default: MSVSR_WEIGHTS, else the official PP-MSVSR_reds_x4 weights (downloaded once into the cache)',
+    )
+    .option('-c, --chunk <n>', "frames per independent forward pass (as PaddleGAN's predictor)", intOption(1), 10)
     .option('-p, --precision <p>', 'f32, or f16 (needs shader-f16)', precisionOption, 'f32')
     .option('--overwrite', 'replace an existing output')
     .option('--resume', 'frame folders: keep the frames an earlier (interrupted) run finished and continue from the first incomplete chunk')

@@ -61,7 +61,16 @@ export function registerWeightCommands(program: Command): void {
     .action((file: string, opts: { json?: boolean }) => {
       const { w, bytes } = load(file);
       const s = summarize(w);
-      const info = { file, format: s.format, config: s.config, tensors: s.tensors, parameters: s.parameters, dtype: s.dtype.toUpperCase(), bytes, ...(w.filled.length ? { filled: w.filled } : {}) };
+      const info = {
+        file,
+        format: s.format,
+        config: s.config,
+        tensors: s.tensors,
+        parameters: s.parameters,
+        dtype: s.dtype.toUpperCase(),
+        bytes,
+        ...(w.filled.length ? { filled: w.filled } : {}),
+      };
       if (opts.json) console.log(JSON.stringify(info));
       else {
         console.log(`file:       ${file}`);
