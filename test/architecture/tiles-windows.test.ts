@@ -1,0 +1,121 @@
+// Tile grids and temporal windows, GPU-free: cores partition the frame, tiles have one size and hold their
+// core plus the halo the frame allows; windows emit every frame exactly once, contain their emitted frames
+// with the requested context, and a stream that knows only a lower bound of the length gets the same windows.
+import { describe, expect, it } from 'vitest';
+import { spans, tileGrid, tileOverhead, wholeFrame } from '../../src/graph/tiles.js';
+import { framesNeeded, temporalWindows, windowAt } from '../../src/windows.js';
+
+describe('tiles', () => {
+  it('spans by hand: 100 rows, 3 cores, halo 8', () => {
+    expect(spans(100, 3, 8)).toEqual({
+      size: 50, // largest core 34 + 2 x 8
+      spans: [
+        { start: 0, coreStart: 0, coreEnd: 33 },
+        { start: 25, coreStart: 33, coreEnd: 67 },
+        { start: 50, coreStart: 67, coreEnd: 100 },
+      ],
+    });
+  });
+
+  for (const [H, W, ch, cw, halo] of [
+    [37, 53, 16, 16, 4],
+    [100, 100, 30, 45, 16],
+    [1080, 1920, 300, 300, 32],
+    [5, 7, 2, 3, 1],
+    [64, 64, 64, 64, 48],
+    [40, 40, 20, 20, 48],
+  ] as const) {
+    it(`${W}x${H}, cores <= ${cw}x${ch}, halo ${halo}: partition, one size, context`, () => {
+      const g = tileGrid(H, W, ch, cw, halo);
+      const owner = new Int32Array(H * W).fill(-1);
+      g.tiles.forEach((t, i) => {
+        expect(t.y.coreEnd - t.y.coreStart).toBeLessThanOrEqual(ch);
+        expect(t.x.coreEnd - t.x.coreStart).toBeLessThanOrEqual(cw);
+        // the tile lies in the frame and holds its core with min(halo, distance to the frame edge) around it
+        for (const [s, size, n] of [
+          [t.y, g.th, H],
+          [t.x, g.tw, W],
+        ] as const) {
+          expect(s.start).toBeGreaterThanOrEqual(0);
+          expect(s.start + size).toBeLessThanOrEqual(n);
+          expect(s.coreStart - s.start).toBeGreaterThanOrEqual(Math.min(halo, s.coreStart));
+          expect(s.start + size - s.coreEnd).toBeGreaterThanOrEqual(Math.min(halo, n - s.coreEnd));
+        }
+        for (let y = t.y.coreStart; y < t.y.coreEnd; y++)
+          for (let x = t.x.coreStart; x < t.x.coreEnd; x++) {
+            expect(owner[y * W + x]).toBe(-1);
+            owner[y * W + x] = i;
+          }
+      });
+      expect(owner.every((o) => o >= 0)).toBe(true);
+      expect(g.tiles).toHaveLength(g.ny * g.nx);
+      expect(tileOverhead(g, H, W)).toBeGreaterThanOrEqual(1);
+    });
+  }
+
+  it('a halo that covers the frame makes every tile the whole frame', () => {
+    const g = tileGrid(40, 40, 20, 20, 48);
+    expect(g.tiles).toHaveLength(4);
+    expect([g.th, g.tw]).toEqual([40, 40]);
+    expect(g.tiles.every((t) => t.y.start === 0 && t.x.start === 0)).toBe(true);
+  });
+
+  it('the whole frame is one tile without halo', () => {
+    expect(wholeFrame(13, 37)).toEqual({
+      th: 13,
+      tw: 37,
+      halo: 0,
+      ny: 1,
+      nx: 1,
+      tiles: [{ y: { start: 0, coreStart: 0, coreEnd: 13 }, x: { start: 0, coreStart: 0, coreEnd: 37 } }],
+    });
+  });
+
+  it('refuses impossible grids', () => {
+    expect(() => spans(10, 11, 0)).toThrow(/cannot cut 10 into 11/);
+    expect(() => spans(10, 2, -1)).toThrow(/halo -1/);
+  });
+});
+
+describe('temporal windows', () => {
+  it("overlap 0 is PaddleGAN's chunks, the last one shorter", () => {
+    expect(temporalWindows(23, 10, 0)).toEqual([
+      { start: 0, end: 10, emitStart: 0, emitEnd: 10 },
+      { start: 10, end: 20, emitStart: 10, emitEnd: 20 },
+      { start: 20, end: 23, emitStart: 20, emitEnd: 23 },
+    ]);
+  });
+
+  it('overlap 2, chunk 10, 30 frames, by hand: one length (14), sliding inward at the ends', () => {
+    expect(temporalWindows(30, 10, 2)).toEqual([
+      { start: 0, end: 14, emitStart: 0, emitEnd: 10 },
+      { start: 8, end: 22, emitStart: 10, emitEnd: 20 },
+      { start: 16, end: 30, emitStart: 20, emitEnd: 30 },
+    ]);
+  });
+
+  for (const [n, chunk, overlap] of [
+    [1, 10, 2],
+    [7, 10, 4],
+    [31, 10, 2],
+    [31, 10, 8],
+    [100, 7, 3],
+    [12, 5, 0],
+  ] as const) {
+    it(`n=${n}, chunk=${chunk}, overlap=${overlap}: each frame emitted once, with context, one length`, () => {
+      const ws = temporalWindows(n, chunk, overlap);
+      const emitted = ws.flatMap((w) => Array.from({ length: w.emitEnd - w.emitStart }, (_, i) => w.emitStart + i));
+      expect(emitted).toEqual(Array.from({ length: n }, (_, i) => i));
+      for (const w of ws) {
+        expect(w.start).toBeGreaterThanOrEqual(0);
+        expect(w.end).toBeLessThanOrEqual(n);
+        expect(w.start).toBeLessThanOrEqual(Math.max(0, w.emitStart - overlap));
+        expect(w.end).toBeGreaterThanOrEqual(Math.min(n, w.emitEnd + overlap));
+        if (overlap > 0) expect(w.end - w.start).toBe(Math.min(n, chunk + 2 * overlap));
+        // a stream that has read exactly what framesNeeded asks for gets the same window
+        const read = Math.min(n, framesNeeded(w.emitStart, chunk, overlap));
+        if (read < n) expect(windowAt(w.emitStart, chunk, overlap, read)).toEqual(w);
+      }
+    });
+  }
+});
