@@ -7,13 +7,17 @@ export {
   upscaleFrames,
   upscaleStream,
   Upscaler,
+  planUpscale,
   toUint8,
   type Frame,
   type Model,
   type Precision,
   type UpscaleOptions,
+  type UpscalerOptions,
 } from './api.js';
-export { DEFAULT_CHUNK, OptionError, checkChunkSize, checkPrecision } from './options.js';
+export { DEFAULT_CHUNK, DEFAULT_HALO, DEFAULT_OVERLAP, OptionError, checkChunkSize, checkHalo, checkOverlap, checkPrecision, parseBytes } from './options.js';
+export { defaultBudget, planChunk, PlanLimitError, type ChunkPlan, type MemoryLimits, type PlanRequest } from './graph/planner.js';
+export { streamStart, temporalWindows, type Window } from './windows.js';
 export { BindingLimitError, BufferLimitError, DeviceLostError, FeatureError, KernelLimitError, OutOfMemoryError, PlanAllocationError } from './gpu/errors.js';
 export { WeightsError } from './weights/errors.js';
 export { readWeights, summarize, toSafetensors, type LoadedWeights, type WeightsSummary } from './weights/load.js';

@@ -38,6 +38,11 @@ export function windowAt(c: number, chunk: number, overlap: number, n: number): 
   return { start, end: start + len, emitStart: c, emitEnd };
 }
 
+/** The first frame any window from output frame `from` on can need (a resumed stream may start there). */
+export function streamStart(from: number, chunk: number, overlap: number): number {
+  return overlap === 0 ? from : Math.max(0, from - windowLength(chunk, overlap));
+}
+
 /** Every window of a video of n frames. */
 export function temporalWindows(n: number, chunk: number, overlap: number): Window[] {
   if (!(Number.isInteger(chunk) && chunk >= 1)) throw new Error(`windows: chunk ${chunk} must be an integer >= 1`);

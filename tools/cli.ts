@@ -5,6 +5,7 @@ import { CliError } from '../src/node/errors.js';
 import { runCleanups } from '../src/node/files.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerPlanCommand } from './commands/plan.js';
 import { registerUpscaleCommand } from './commands/upscale.js';
 import { registerWeightCommands } from './commands/weights.js';
 import { benchCommand } from '../bench/run.js';
@@ -25,6 +26,7 @@ Run 'msvsr <command> --help' for a command's options.`,
 registerUpscaleCommand(program);
 registerEvalCommand(program);
 registerInfoCommand(program);
+registerPlanCommand(program);
 registerWeightCommands(program);
 program.addCommand(benchCommand());
 

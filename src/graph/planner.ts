@@ -47,6 +47,8 @@ export interface PlanRequest {
   halo: number;
   /** 'off' refuses to tile (PaddleGAN-identical numbers, e.g. eval); 'auto' tiles when the frame does not fit. */
   tiling?: 'auto' | 'off';
+  /** Tile cores of this size (low-resolution pixels, square), kept or refused; default: the largest that fits. */
+  tileSize?: number;
   limits: MemoryLimits;
 }
 
@@ -146,6 +148,14 @@ export function planChunk(r: PlanRequest): ChunkPlan {
       gmacPerFrame: (e.macs * grid.tiles.length) / Math.min(T, chunk) / 1e9,
       grid,
     });
+    if (r.tileSize !== undefined && r.tiling !== 'off') {
+      const g = tileGrid(H, W, r.tileSize, r.tileSize, halo);
+      const e = evaluateTile(cfg, precision, T, g.th, g.tw, limits);
+      if (!e.misfit) return plan(g, e);
+      tried.push(`chunk ${chunk} (window ${T}): ${g.tiles.length} tiles of ${g.tw}x${g.th} (core ${r.tileSize}, halo ${halo}): ${e.misfit}`);
+      if (r.chunkExplicit || T === 1) break;
+      continue;
+    }
     const whole = wholeFrame(H, W);
     const e = evaluateTile(cfg, precision, T, H, W, limits);
     if (!e.misfit) return plan(whole, e);
@@ -179,7 +189,7 @@ export function planChunk(r: PlanRequest): ChunkPlan {
   throw new PlanLimitError(
     `cannot plan ${W}x${H} frames in ${precision} (${cfg.name}) within ${mib(limits.budget)}:\n  ${tried.join('\n  ')}\n` +
       `Give more memory (maxMemory, --max-memory)${precision === 'f32' ? ', use precision f16 (half the memory)' : ''}` +
-      `${r.chunkExplicit ? ', use a shorter chunk' : ''}${r.tiling === 'off' ? ', or allow tiling' : ''}.`,
+      `${r.chunkExplicit ? ', use a shorter chunk' : ''}${r.tileSize !== undefined ? ', use smaller tiles' : ''}${r.tiling === 'off' ? ', or allow tiling' : ''}.`,
   );
 }
 

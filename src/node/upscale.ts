@@ -4,7 +4,23 @@
 // continues after an interruption).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { getDevice, modelFrom, upscaleStream, type Frame, type Gpu, type Model, type Precision, checkChunkSize, checkPrecision } from '../index.js';
+import {
+  type ChunkPlan,
+  checkChunkSize,
+  checkHalo,
+  checkOverlap,
+  checkPrecision,
+  DEFAULT_CHUNK,
+  type Frame,
+  type Gpu,
+  getDevice,
+  type Model,
+  modelFrom,
+  type Precision,
+  planUpscale,
+  streamStart,
+  upscaleStream,
+} from '../index.js';
 import { CliError, why } from './errors.js';
 import { checkOutputParent, onCleanup, onInterrupt, samePath, statOrUndefined, tempPath, writeFileAtomic } from './files.js';
 import { killIfRunning, type ChildProcess } from './child.js';
@@ -12,7 +28,7 @@ import { decodeFrames } from './decode.js';
 import { Encoder, canCopyAudio } from './encode.js';
 import { findFfmpeg, hasEncoder } from './ffmpeg.js';
 import { probeVideo, rationalString } from './probe.js';
-import { findSequences, readFrame, sequenceFrames } from './frames.js';
+import { findSequences, readFrame, type Sequence, sequenceFrames } from './frames.js';
 import { encodePng, isPng } from './png.js';
 import { Progress, downloadReporter } from './progress.js';
 import { folderTarget, resumePoint } from './resume.js';
@@ -22,7 +38,14 @@ export interface UpscaleCommandOptions {
   input: string;
   output: string;
   weights?: string;
+  /** Output frames per forward pass; absent: 10, which the planner may shorten when memory is short. */
   chunk?: number;
+  /** Context frames before and after each chunk (default DEFAULT_OVERLAP; 0 is PaddleGAN's predictor). */
+  overlap?: number;
+  /** GPU bytes a plan may use (default: from the adapter). */
+  maxMemory?: number;
+  /** Context around each tile's core, in low-resolution pixels. */
+  halo?: number;
   precision?: Precision;
   overwrite?: boolean;
   resume?: boolean;
@@ -46,6 +69,35 @@ export interface UpscaleResult {
   height: number;
   rate?: string;
   audio?: 'copy' | 'aac' | 'none';
+  /** The plan of the last sequence run: chunk, window, tiles, planned bytes. */
+  plan?: PlanSummary;
+}
+
+/** What --json reports of a plan. */
+export interface PlanSummary {
+  chunk: number;
+  overlap: number;
+  window: number;
+  tiled: boolean;
+  tile: ChunkPlan['tile'];
+  bytes: ChunkPlan['bytes'];
+  largestBinding: number;
+  budget: number;
+  gmacPerFrame: number;
+}
+
+export function planSummary(p: ChunkPlan): PlanSummary {
+  return {
+    chunk: p.chunk,
+    overlap: p.overlap,
+    window: p.window,
+    tiled: p.tiled,
+    tile: p.tile,
+    bytes: p.bytes,
+    largestBinding: p.largestBinding,
+    budget: p.limits.budget,
+    gmacPerFrame: Math.round(p.gmacPerFrame * 10) / 10,
+  };
 }
 
 export const VIDEO_EXTENSIONS = ['.mp4', '.mkv', '.mov', '.m4v', '.avi', '.ts'];
@@ -86,9 +138,10 @@ function refuseSame(input: string, output: string): void {
 
 interface Ctx {
   o: UpscaleCommandOptions;
-  chunk: number;
+  overlap: number;
   progress: Progress;
   t0: number;
+  plan?: ChunkPlan;
 }
 
 async function loadWeights(ctx: Ctx): Promise<ResolvedWeights> {
@@ -104,41 +157,62 @@ async function openGpu(): Promise<Gpu> {
   return getDevice();
 }
 
-/** Runs frames through the network into `sink`, reporting progress. */
+/**
+ * Runs frames through the network into `sink`, reporting progress. `from` (a chunk boundary, with an
+ * explicit chunk) skips the output frames an interrupted run already wrote; sink gets output indices.
+ */
 async function pump(
   frames: Iterable<Frame> | AsyncIterable<Frame>,
   model: Model,
   gpu: Gpu,
   ctx: Ctx,
   sink: (f: Frame, i: number) => Promise<void> | void,
+  at: { chunk?: number; from?: number; start?: number; total?: number } = {},
 ): Promise<number> {
-  let i = 0;
+  let i = at.from ?? 0;
   for await (const f of upscaleStream(frames, {
     model,
     device: gpu,
-    chunkSize: ctx.chunk,
+    chunkSize: at.chunk ?? ctx.o.chunk,
+    overlap: ctx.overlap,
+    maxMemory: ctx.o.maxMemory,
+    halo: ctx.o.halo,
     precision: ctx.o.precision,
+    totalFrames: at.total,
+    from: at.from,
+    sourceStart: at.start,
+    onPlan: (p) => {
+      ctx.plan = p;
+    },
+    onRecover: (m) => ctx.progress.log(m),
     onProgress: () => ctx.progress.chunk(),
   })) {
     await sink(f, i++);
     ctx.progress.frame();
   }
-  return i;
+  return i - (at.from ?? 0);
 }
 
-function result(ctx: Ctx, r: Omit<UpscaleResult, 'seconds' | 'fps'>): UpscaleResult {
+function result(ctx: Ctx, r: Omit<UpscaleResult, 'seconds' | 'fps' | 'plan'>): UpscaleResult {
   ctx.progress.end();
   const seconds = (performance.now() - ctx.t0) / 1000;
-  return { ...r, seconds: Math.round(seconds * 1000) / 1000, fps: seconds > 0 ? Math.round((r.frames / seconds) * 1000) / 1000 : 0 };
+  return {
+    ...r,
+    seconds: Math.round(seconds * 1000) / 1000,
+    fps: seconds > 0 ? Math.round((r.frames / seconds) * 1000) / 1000 : 0,
+    ...(ctx.plan ? { plan: planSummary(ctx.plan) } : {}),
+  };
 }
 
 export async function runUpscale(o: UpscaleCommandOptions): Promise<UpscaleResult> {
   const t0 = performance.now();
-  const chunk = checkChunkSize(o.chunk, '--chunk');
+  if (o.chunk !== undefined) checkChunkSize(o.chunk, '--chunk');
+  const overlap = checkOverlap(o.overlap, '--overlap');
+  checkHalo(o.halo, '--halo');
   checkPrecision(o.precision, '--precision');
   const kind = inputKind(o.input);
   refuseSame(o.input, o.output);
-  const ctx: Ctx = { o, chunk, progress: new Progress(undefined, { quiet: o.quiet, tty: o.tty }), t0 };
+  const ctx: Ctx = { o, overlap, progress: new Progress(undefined, { quiet: o.quiet, tty: o.tty }), t0 };
   try {
     if (kind === 'png') return await upscalePng(ctx);
     if (kind === 'video') return await upscaleVideo(ctx);
@@ -227,10 +301,17 @@ async function upscaleVideo(ctx: Ctx): Promise<UpscaleResult> {
       ctx.progress.total = info.frames;
       ctx.progress.approximate = !info.framesExact;
       ctx.progress.start();
-      const n = await pump(all, modelFrom(w.weights), gpu, ctx, async (f) => {
-        encoder ??= new Encoder(tools, { output: tmp, width: f.width, height: f.height, rate: info.rate, source: info, audio });
-        await encoder.write(f);
-      });
+      const n = await pump(
+        all,
+        modelFrom(w.weights),
+        gpu,
+        ctx,
+        async (f) => {
+          encoder ??= new Encoder(tools, { output: tmp, width: f.width, height: f.height, rate: info.rate, source: info, audio });
+          await encoder.write(f);
+        },
+        { total: info.framesExact ? info.frames : undefined },
+      );
       await encoder!.finish();
       if (!o.overwrite && fs.existsSync(o.output)) throw new CliError(`${o.output}: appeared while working (use --overwrite to replace it)`);
       fs.renameSync(tmp, o.output);
@@ -257,12 +338,23 @@ async function upscaleVideo(ctx: Ctx): Promise<UpscaleResult> {
 
 // ---- frame folders ----
 
+/**
+ * What a resumed run must share with the interrupted one for its frames to be those of one uninterrupted
+ * run: the options, the weights and, per sequence, the plan (chunk and tiles; a different device or memory
+ * budget could plan differently).
+ */
 interface Manifest {
-  version: 1;
-  chunk: number;
+  version: 2;
+  chunk: number | null;
+  overlap: number;
+  halo: number;
+  maxMemory: number | null;
   precision: Precision;
   weights: string;
+  plans: Record<string, string>;
 }
+
+const planKey = (p: ChunkPlan) => `chunk ${p.chunk}, ${p.tile.count} tile(s) of ${p.tile.width}x${p.tile.height} (halo ${p.tile.halo})`;
 
 async function upscaleFolder(ctx: Ctx): Promise<UpscaleResult> {
   const { o } = ctx;
@@ -286,7 +378,58 @@ async function upscaleFolder(ctx: Ctx): Promise<UpscaleResult> {
   const fresh = target.fresh;
 
   const w = await loadWeights(ctx);
-  const manifest: Manifest = { version: 1, chunk: ctx.chunk, precision: o.precision ?? 'f32', weights: w.sha256 };
+  const model = modelFrom(w.weights);
+  const gpu = await openGpu();
+  try {
+    // Every sequence's plan first: its chunk sets the resume points.
+    const plans = seqs.map((s) =>
+      planUpscale(
+        gpu,
+        model.cfg,
+        {
+          width: s.width,
+          height: s.height,
+          chunk: o.chunk ?? DEFAULT_CHUNK,
+          chunkExplicit: o.chunk !== undefined,
+          overlap: ctx.overlap,
+          frames: s.frames.length,
+        },
+        { precision: o.precision, maxMemory: o.maxMemory, halo: o.halo },
+      ),
+    );
+    const manifest: Manifest = {
+      version: 2,
+      chunk: o.chunk ?? null,
+      overlap: ctx.overlap,
+      halo: checkHalo(o.halo),
+      maxMemory: o.maxMemory ?? null,
+      precision: o.precision ?? 'f32',
+      weights: w.sha256,
+      plans: Object.fromEntries(seqs.map((s, i) => [s.name, planKey(plans[i])])),
+    };
+    return await runFolder(ctx, { seqs, plans, manifest, model, gpu, out, work, fresh, partial, partialExists });
+  } finally {
+    gpu.destroy();
+  }
+}
+
+async function runFolder(
+  ctx: Ctx,
+  r: {
+    seqs: Sequence[];
+    plans: ChunkPlan[];
+    manifest: Manifest;
+    model: Model;
+    gpu: Gpu;
+    out: string;
+    work: string;
+    fresh: boolean;
+    partial: string;
+    partialExists: boolean;
+  },
+): Promise<UpscaleResult> {
+  const { o } = ctx;
+  const { seqs, plans, manifest, model, gpu, out, work, fresh, partial, partialExists } = r;
   const manifestFile = path.join(work, RESUME_MANIFEST);
   if (!fresh && fs.existsSync(manifestFile)) {
     let prev: Partial<Manifest> = {};
@@ -296,9 +439,19 @@ async function upscaleFolder(ctx: Ctx): Promise<UpscaleResult> {
       /* unreadable: treat as different */
     }
     const diff: string[] = [];
-    if (prev.chunk !== manifest.chunk) diff.push(`--chunk ${prev.chunk} (now ${manifest.chunk})`);
-    if (prev.precision !== manifest.precision) diff.push(`--precision ${prev.precision} (now ${manifest.precision})`);
-    if (prev.weights !== manifest.weights) diff.push('other weights');
+    if (prev.version !== manifest.version) diff.push('another version of msvsr');
+    else {
+      if (prev.chunk !== manifest.chunk) diff.push(`--chunk ${prev.chunk ?? 'default'} (now ${manifest.chunk ?? 'default'})`);
+      if (prev.overlap !== manifest.overlap) diff.push(`--overlap ${prev.overlap} (now ${manifest.overlap})`);
+      if (prev.halo !== manifest.halo) diff.push(`--halo ${prev.halo} (now ${manifest.halo})`);
+      if (prev.maxMemory !== manifest.maxMemory) diff.push(`--max-memory ${prev.maxMemory ?? 'default'} (now ${manifest.maxMemory ?? 'default'})`);
+      if (prev.precision !== manifest.precision) diff.push(`--precision ${prev.precision} (now ${manifest.precision})`);
+      if (prev.weights !== manifest.weights) diff.push('other weights');
+      for (const [name, p] of Object.entries(manifest.plans)) {
+        if (prev.plans?.[name] !== p)
+          diff.push(`${name ? `sequence ${name}: ` : ''}the plan ${prev.plans?.[name] ?? 'none'} (now ${p}: another device or memory budget)`);
+      }
+    }
     if (diff.length) {
       throw new CliError(`--resume: ${work} was started with ${diff.join(', ')}; resume with the same options, or drop --resume to start over`);
     }
@@ -319,32 +472,36 @@ async function upscaleFolder(ctx: Ctx): Promise<UpscaleResult> {
   });
   try {
     writeFileAtomic(manifestFile, new TextEncoder().encode(JSON.stringify(manifest)));
-    const plan = seqs.map((s) => {
+    const todo = seqs.map((s, k) => {
       const dir = path.join(work, s.name);
-      const from = fresh || !fs.existsSync(dir) ? 0 : resumePoint(s.frames, ctx.chunk, (name) => fs.existsSync(path.join(dir, name)));
-      return { s, dir, from };
+      const chunk = plans[k].chunk;
+      const from = fresh || !fs.existsSync(dir) ? 0 : resumePoint(s.frames, chunk, (name) => fs.existsSync(path.join(dir, name)));
+      return { s, dir, from, chunk };
     });
-    const total = plan.reduce((n, p) => n + p.s.frames.length - p.from, 0);
-    const skipped = plan.reduce((n, p) => n + p.from, 0);
+    const total = todo.reduce((n, p) => n + p.s.frames.length - p.from, 0);
+    const skipped = todo.reduce((n, p) => n + p.from, 0);
     if (skipped) ctx.progress.log(`msvsr: --resume: ${skipped} frames already done, restarting at chunk boundaries`);
     let frames = 0;
-    let device = '';
+    const device = gpu.adapter.name;
     if (total > 0) {
-      const gpu = await openGpu();
-      device = gpu.adapter.name;
-      try {
-        const model = modelFrom(w.weights);
-        ctx.progress.total = total;
-        ctx.progress.start();
-        for (const p of plan) {
-          if (p.from >= p.s.frames.length) continue;
-          fs.mkdirSync(p.dir, { recursive: true });
-          frames += await pump(sequenceFrames(p.s, p.from), model, gpu, ctx, (f, i) => {
-            writeFileAtomic(path.join(p.dir, p.s.frames[p.from + i]), encodePng({ width: f.width, height: f.height, data: f.data as Uint8Array }));
-          });
-        }
-      } finally {
-        gpu.destroy();
+      ctx.progress.total = total;
+      ctx.progress.start();
+      for (const p of todo) {
+        if (p.from >= p.s.frames.length) continue;
+        fs.mkdirSync(p.dir, { recursive: true });
+        // The stream starts early enough that the first resumed window has the context an uninterrupted run
+        // gives it; frames before `from` are read for that context only, not computed.
+        const start = streamStart(p.from, p.chunk, ctx.overlap);
+        frames += await pump(
+          sequenceFrames(p.s, start),
+          model,
+          gpu,
+          ctx,
+          (f, i) => {
+            writeFileAtomic(path.join(p.dir, p.s.frames[i]), encodePng({ width: f.width, height: f.height, data: f.data as Uint8Array }));
+          },
+          { chunk: p.chunk, from: p.from, start, total: p.s.frames.length },
+        );
       }
     }
     // Complete: drop the manifest and move the folder into place.

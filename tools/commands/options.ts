@@ -1,6 +1,6 @@
 // Option parsers and output helpers shared by the msvsr commands.
 import { InvalidArgumentError } from 'commander';
-import { OptionError, checkPrecision, type Precision } from '../../src/index.js';
+import { OptionError, checkPrecision, parseBytes, type Precision } from '../../src/index.js';
 
 /** An integer option >= min ("--chunk 10"). */
 export function intOption(min: number): (v: string) => number {
@@ -15,6 +15,15 @@ export function intOption(min: number): (v: string) => number {
 export function precisionOption(v: string): Precision {
   try {
     return checkPrecision(v, '--precision');
+  } catch (e) {
+    throw e instanceof OptionError ? new InvalidArgumentError(e.message) : e;
+  }
+}
+
+/** A byte size ("2GiB", "512MiB", "1500000000"). */
+export function bytesOption(v: string): number {
+  try {
+    return parseBytes(v, '--max-memory');
   } catch (e) {
     throw e instanceof OptionError ? new InvalidArgumentError(e.message) : e;
   }
