@@ -10,7 +10,7 @@ import { OutOfMemoryError, PlanAllocationError } from './gpu/errors.js';
 import { MsvsrRunner } from './graph/msvsr-runner.js';
 import { hrBandBytesFor, UPSCALE } from './graph/msvsr.js';
 import { defaultBudget, planChunk, type ChunkPlan, type MemoryLimits } from './graph/planner.js';
-import type { TileGrid } from './graph/tiles.js';
+import { isWhole, type TileGrid } from './graph/tiles.js';
 import { cropRgb, outputLike, pasteRgb, toNetworkInput, type Frame } from './frames.js';
 import type { Model } from './model.js';
 import type { Precision } from './numeric/precision.js';
@@ -127,12 +127,14 @@ export class Upscaler {
   }
 
   /** The runner for a window shape (built on first use, replacing any other). */
-  private async runnerFor(T: number, h: number, w: number): Promise<MsvsrRunner> {
+  private async runnerFor(T: number, grid: TileGrid): Promise<MsvsrRunner> {
     const r = this.runner;
-    if (r && r.T === T && r.h === h && r.w === w) return r;
+    const frame = { h: grid.frame.h, w: grid.frame.w };
+    if (r && r.T === T && r.h === grid.th && r.w === grid.tw && r.frame.h === frame.h && r.frame.w === frame.w) return r;
     this.dropRunner();
-    this.runner = await MsvsrRunner.create(this.gpu, this.model.cfg, this.model.tensors, T, h, w, this.precision, {
+    this.runner = await MsvsrRunner.create(this.gpu, this.model.cfg, this.model.tensors, T, grid.th, grid.tw, this.precision, {
       hrBandBytes: hrBandBytesFor(this.limits.maxBinding),
+      frame,
     });
     return this.runner;
   }
@@ -191,12 +193,12 @@ export class Upscaler {
 
   private async runTiles(frames: readonly Frame[], inputs: Float32Array[], grid: TileGrid, emitFrom: number, emitTo: number): Promise<Frame[]> {
     const { width, height } = frames[0];
-    const runner = await this.runnerFor(frames.length, grid.th, grid.tw);
+    const runner = await this.runnerFor(frames.length, grid);
     const outs = frames.slice(emitFrom, emitTo).map((f) => outputLike(f, UPSCALE * width, UPSCALE * height));
     const S = UPSCALE;
     for (const { y, x } of grid.tiles) {
       const crops = inputs.map((d) => cropRgb(d, width, y.start, x.start, grid.th, grid.tw));
-      const tiles = await runner.run(crops);
+      const tiles = await runner.run(crops, isWhole(grid) ? undefined : [y.start, x.start, y.up, x.up]);
       for (let t = emitFrom; t < emitTo; t++) {
         pasteRgb(outs[t - emitFrom], tiles[t], S * y.start, S * x.start, S * grid.tw, S * y.coreStart, S * y.coreEnd, S * x.coreStart, S * x.coreEnd);
       }

@@ -9,7 +9,7 @@ import type { NamedTensor } from '../weights/named-tensor.js';
 import { conv2d, convOutSize, packConv2d, packedConv2dSize, type Activation, type Conv2dShape, type RowBand } from '../kernels/conv2d.js';
 import { deformConv } from '../kernels/deform_conv.js';
 import { flowWarp, type WarpPadding } from '../kernels/flow_warp.js';
-import { resize, resizeNormalize, type ResizeOptions } from '../kernels/resize.js';
+import { type ResizeOptions, type ResizeWindow, resize, resizeNormalize } from '../kernels/resize.js';
 import { avgPool2 } from '../kernels/avgpool2.js';
 
 export interface ConvOptions {
@@ -28,6 +28,9 @@ export interface ConvOptions {
   out?: Value;
   label?: string;
 }
+
+/** A resize window whose origins are a value of the graph (a per-tile input). */
+export type GraphWindow = Omit<ResizeWindow, 'origins'> & { origins: Value };
 
 interface Packed {
   wOff: number;
@@ -207,17 +210,28 @@ export class Builder {
     return out;
   }
 
-  resize(src: Value, h: number, w: number, o: ResizeOptions & { out?: Value; label?: string } = {}): Value {
+  resize(src: Value, h: number, w: number, o: Omit<ResizeOptions, 'window'> & { out?: Value; label?: string; window?: GraphWindow } = {}): Value {
     const label = o.label ?? 'resize';
     const out = o.out ?? this.value(h, w, src.c, label, src.dtype);
-    this.graph.add({ label, reads: [src], writes: [out], make: (gpu, t) => resize(gpu, { src: t(src), out: t(out) }, o, label) });
+    const win = o.window;
+    this.graph.add({
+      label,
+      reads: win ? [src, win.origins] : [src],
+      writes: [out],
+      make: (gpu, t) => resize(gpu, { src: t(src), out: t(out) }, { ...o, window: win && { ...win, origins: t(win.origins) } }, label),
+    });
     return out;
   }
 
   /** SPyNet's input: bilinear resize to (h, w) (align_corners=False), then (x − mean)/std. */
-  resizeNormalize(src: Value, h: number, w: number, mean: readonly number[], std: readonly number[], label = 'spynet_input'): Value {
+  resizeNormalize(src: Value, h: number, w: number, mean: readonly number[], std: readonly number[], label = 'spynet_input', win?: GraphWindow): Value {
     const out = this.value(h, w, src.c, label, src.dtype);
-    this.graph.add({ label, reads: [src], writes: [out], make: (gpu, t) => resizeNormalize(gpu, { src: t(src), out: t(out) }, mean, std, label) });
+    this.graph.add({
+      label,
+      reads: win ? [src, win.origins] : [src],
+      writes: [out],
+      make: (gpu, t) => resizeNormalize(gpu, { src: t(src), out: t(out) }, mean, std, label, win && { ...win, origins: t(win.origins) }),
+    });
     return out;
   }
 

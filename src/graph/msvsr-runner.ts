@@ -20,6 +20,8 @@ export class MsvsrRunner {
     readonly h: number,
     readonly w: number,
     readonly dtype: Precision,
+    /** The frames this plan's tiles come from (the plan's own size when it runs whole frames). */
+    readonly frame: { h: number; w: number },
     private readonly builder: Builder,
     readonly net: MsvsrGraph,
     readonly plan: Plan,
@@ -42,7 +44,7 @@ export class MsvsrRunner {
     b.uploadWeights(gpu);
     try {
       const plan = await Plan.build(gpu, b.graph);
-      return new MsvsrRunner(gpu, cfg, T, h, w, dtype, b, net, plan);
+      return new MsvsrRunner(gpu, cfg, T, h, w, dtype, opts.frame ?? { h, w }, b, net, plan);
     } catch (e) {
       b.destroy();
       // The same errors, with what to change added to the message.
@@ -81,9 +83,15 @@ export class MsvsrRunner {
     for (const cb of this.plan.encode()) this.gpu.submit([cb]);
   }
 
-  /** frames: T frames, HWC RGB float in [0, 1]; returns T frames of 4h x 4w x 3 (not clamped). */
-  async run(frames: readonly Float32Array[]): Promise<Float32Array[]> {
+  /**
+   * frames: T frames, HWC RGB float in [0, 1]; returns T frames of 4h x 4w x 3 (not clamped). A tile plan
+   * (built with `frame`) also takes the tile's origins: [frame y, frame x, resized-grid y, resized-grid x].
+   */
+  async run(frames: readonly Float32Array[], origins?: readonly [number, number, number, number]): Promise<Float32Array[]> {
     this.writeInputs(frames);
+    const o = this.net.origins;
+    if (!!o !== !!origins) throw new Error(`runner: ${o ? "a tile plan needs the tile's origins" : 'origins given to a whole-frame plan'}`);
+    if (o && origins) this.plan.tensor(o).write(origins);
     this.submit();
     return Promise.all(this.net.outputs.map(async (v) => unpackChannels(await this.plan.readOutput(v), v.h * v.w, v.c, v.dtype)));
   }

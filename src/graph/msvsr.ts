@@ -10,6 +10,7 @@ import type { Builder } from './builder.js';
 import type { Value } from './plan.js';
 import { MsvsrModules } from './msvsr-modules.js';
 import { computeFlows, type Flows } from './spynet.js';
+import { upCrop } from './tiles.js';
 import { auxBands, bandHeight, reconstructionBands, upsampleRows, type Rows } from './bands.js';
 import { bytesPerScalar } from '../numeric/precision.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
@@ -24,12 +25,19 @@ export interface MsvsrGraph {
   outputs: Value[];
   /** Intermediates kept for debugging (only with `taps`), named like the reference fixtures. */
   taps: Map<string, Value>;
+  /** For a tile: [frame y, frame x, resized-grid y, resized-grid x] of the tile, written before each run. */
+  origins?: Value;
 }
 
 export interface BuildOptions {
   taps?: boolean;
   /** Largest high-resolution band buffer, in bytes (default 64 MiB). */
   hrBandBytes?: number;
+  /**
+   * The frames are tiles of h x w out of frames this large (graph/tiles.ts): SPyNet then works on the tile's
+   * crop of the whole frame's resized grid, placed by the `origins` input.
+   */
+  frame?: { h: number; w: number };
 }
 
 export const DEFAULT_HR_BAND_BYTES = 64 * 2 ** 20;
@@ -64,6 +72,7 @@ class Msvsr extends MsvsrModules {
   private B3: Value[] = []; // feats['stage3_backward']
   private F3: Value[] = []; // feats['stage3_forward']
   private flows: Flows = { backward: [], forward: [] };
+  private origins: Value | undefined;
   /** Stage-2 [offsets | masks] per flow index, re-used by stage 3's re-alignment. */
   private OM2b: Value[] = [];
   private OM2f: Value[] = [];
@@ -92,7 +101,20 @@ class Msvsr extends MsvsrModules {
 
   forward(): MsvsrGraph {
     this.featExtract();
-    this.flows = computeFlows(this.b, this.cfg, this.lq, this.h, this.w);
+    const f = this.opts.frame;
+    const windowed = f && (f.h !== this.h || f.w !== this.w);
+    const align = 2 ** (this.cfg.spynetLevels - 1);
+    this.origins = windowed ? this.b.graph.value(1, 1, 4, 'f32', 'tile.origins', 'input') : undefined;
+    this.flows = computeFlows(
+      this.b,
+      this.cfg,
+      this.lq,
+      this.h,
+      this.w,
+      windowed && this.origins
+        ? { frameH: f.h, frameW: f.w, thUp: upCrop(f.h, this.h, 0, align).size, twUp: upCrop(f.w, this.w, 0, align).size, origins: this.origins }
+        : undefined,
+    );
     if (this.T > 1) {
       this.tap('flow_backward_0', this.flows.backward[0]);
       this.tap('flow_forward_0', this.flows.forward[0]);
@@ -102,7 +124,7 @@ class Msvsr extends MsvsrModules {
     this.stage2Forward(); // with the auxiliary stage of each frame
     this.stage3Backward();
     this.stage3Forward(); // with the reconstruction of each frame
-    return { inputs: this.lq, outputs: this.out, taps: this.taps };
+    return { inputs: this.lq, outputs: this.out, taps: this.taps, origins: this.origins };
   }
 
   private featExtract(): void {

@@ -95,10 +95,18 @@ interface Evaluation {
   misfit?: string;
 }
 
-/** Records the graph of one window of T frames of a th x tw tile and measures its plan. */
-export function evaluateTile(cfg: MsvsrConfig, precision: Precision, T: number, th: number, tw: number, limits: MemoryLimits): Evaluation {
+/** Records the graph of one window of T frames of a th x tw tile (of `frame`) and measures its plan. */
+export function evaluateTile(
+  cfg: MsvsrConfig,
+  precision: Precision,
+  T: number,
+  th: number,
+  tw: number,
+  limits: MemoryLimits,
+  frame: { h: number; w: number } = { h: th, w: tw },
+): Evaluation {
   const b = new Builder('shapes-only', precision);
-  const net = buildMsvsr(b, cfg, T, th, tw, { hrBandBytes: hrBandBytesFor(limits.maxBinding) });
+  const net = buildMsvsr(b, cfg, T, th, tw, { hrBandBytes: hrBandBytesFor(limits.maxBinding), frame });
   let slotBytes: number[];
   try {
     slotBytes = Plan.assign(b.graph, limits.maxBinding).slotBytes;
@@ -149,22 +157,22 @@ export function planChunk(r: PlanRequest): ChunkPlan {
       grid,
     });
     if (r.tileSize !== undefined && r.tiling !== 'off') {
-      const g = tileGrid(H, W, r.tileSize, r.tileSize, halo);
-      const e = evaluateTile(cfg, precision, T, g.th, g.tw, limits);
+      const g = tileGrid(H, W, r.tileSize, r.tileSize, halo, cfg.spynetLevels);
+      const e = evaluateTile(cfg, precision, T, g.th, g.tw, limits, { h: H, w: W });
       if (!e.misfit) return plan(g, e);
       tried.push(`chunk ${chunk} (window ${T}): ${g.tiles.length} tiles of ${g.tw}x${g.th} (core ${r.tileSize}, halo ${halo}): ${e.misfit}`);
       if (r.chunkExplicit || T === 1) break;
       continue;
     }
-    const whole = wholeFrame(H, W);
+    const whole = wholeFrame(H, W, cfg.spynetLevels);
     const e = evaluateTile(cfg, precision, T, H, W, limits);
     if (!e.misfit) return plan(whole, e);
     tried.push(`chunk ${chunk} (window ${T}) on whole ${W}x${H} frames: ${e.misfit}`);
     if (r.tiling !== 'off') {
       // The largest square core that fits (the tile's work and memory grow with the core).
       const fits = (s: number) => {
-        const g = tileGrid(H, W, s, s, halo);
-        return { g, e: evaluateTile(cfg, precision, T, g.th, g.tw, limits) };
+        const g = tileGrid(H, W, s, s, halo, cfg.spynetLevels);
+        return { g, e: evaluateTile(cfg, precision, T, g.th, g.tw, limits, { h: H, w: W }) };
       };
       let lo = MIN_CORE;
       let hi = Math.max(H, W);

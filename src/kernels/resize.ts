@@ -1,10 +1,11 @@
 import { resize as source } from './wgsl.gen.js';
 import { Kernel, type Dispatch } from './kernel.js';
+import { placeholder } from './placeholder.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { channelGroup, expectDisjoint, expectNonEmpty, expectShape, pixelWorkgroups, expectDtypesSupported } from './tensor-checks.js';
 
-export type ResizeSpec = { S: string; C4: number; CG: number; ALIGN: boolean };
+export type ResizeSpec = { S: string; C4: number; CG: number; ALIGN: boolean; WINDOW: boolean };
 
 const kernel = new Kernel<ResizeSpec>('resize', source);
 
@@ -18,6 +19,20 @@ export interface ResizeOptions {
   scale?: number | readonly number[];
   /** Subtracted before scaling, per channel (length c, c <= 4). With scale = 1/std this is (x − mean)/std. */
   shift?: readonly number[];
+  /** src and out are windows of larger images (see ResizeWindow). */
+  window?: ResizeWindow;
+}
+
+/** Where src and out sit in the whole images they are windows of. */
+export interface ResizeWindow {
+  /** Sizes of the whole images (the ratios are theirs). */
+  inSize: readonly [number, number];
+  outSize: readonly [number, number];
+  /** A 1x1x4 f32 tensor: [frame y, frame x, resized-grid y, resized-grid x] of the current tile. */
+  origins: Tensor;
+  /** Which origin pair each window has (0: frame, 2: resized grid) and its power-of-two divisor (pyramid level). */
+  src: { lane: 0 | 2; shift: number };
+  dst: { lane: 0 | 2; shift: number };
 }
 
 export interface ResizeBinding {
@@ -26,9 +41,9 @@ export interface ResizeBinding {
   out: Tensor;
 }
 
-export function resizeSpec(c: number, alignCorners: boolean, dtype: string): ResizeSpec {
+export function resizeSpec(c: number, alignCorners: boolean, dtype: string, window = false): ResizeSpec {
   const c4 = Math.ceil(c / 4);
-  return { S: dtype, C4: c4, CG: channelGroup(c4), ALIGN: alignCorners };
+  return { S: dtype, C4: c4, CG: channelGroup(c4), ALIGN: alignCorners, WINDOW: window };
 }
 
 /**
@@ -67,20 +82,31 @@ export async function resize(gpu: Gpu, b: ResizeBinding, opts: ResizeOptions = {
   const shift = lanes(label, 'shift', opts.shift, src.c, 0);
   // A scalar scale on a >4-channel tensor fills all 4 lanes (every group of 4 channels gets it); the
   // padding channels of the last vec4 then stay zero because the source's padding is zero and the shift 0.
-  const spec = resizeSpec(src.c, align, src.dtype);
+  const win = opts.window;
+  if (win) {
+    expectShape(label, 'origins', win.origins, 1, 1, 4, 'f32');
+    for (const e of [win.src, win.dst]) if (e.lane !== 0 && e.lane !== 2) throw new Error(`${label}: window lane ${e.lane} is not 0 or 2`);
+  }
+  const [inH, inW] = win?.inSize ?? [src.h, src.w];
+  const [outH, outW] = win?.outSize ?? [out.h, out.w];
+  const spec = resizeSpec(src.c, align, src.dtype, !!win);
   const pipeline = await kernel.pipeline(gpu, spec);
   const bindGroup = kernel.bindGroup(
     gpu,
-    { src: src.binding, dst: out.binding },
+    { src: src.binding, dst: out.binding, origins: win ? win.origins.binding : placeholder(gpu) },
     {
       inH: src.h,
       inW: src.w,
       outH: out.h,
       outW: out.w,
-      ratioY: resizeRatio(src.h, out.h, align),
-      ratioX: resizeRatio(src.w, out.w, align),
+      ratioY: resizeRatio(inH, outH, align),
+      ratioX: resizeRatio(inW, outW, align),
       shift,
       scale,
+      srcLane: win?.src.lane ?? 0,
+      srcShift: win?.src.shift ?? 0,
+      dstLane: win?.dst.lane ?? 0,
+      dstShift: win?.dst.shift ?? 0,
     },
   );
   return {
@@ -99,9 +125,16 @@ export async function resize(gpu: Gpu, b: ResizeBinding, opts: ResizeOptions = {
  * SPyNet's input preparation in one dispatch: bilinear resize (align_corners=False) of an RGB frame to
  * `out`'s size followed by (x − mean)/std per channel (computed as (x − mean)·(1/std)).
  */
-export function resizeNormalize(gpu: Gpu, b: ResizeBinding, mean: readonly number[], std: readonly number[], label = 'resize_normalize'): Promise<Dispatch> {
+export function resizeNormalize(
+  gpu: Gpu,
+  b: ResizeBinding,
+  mean: readonly number[],
+  std: readonly number[],
+  label = 'resize_normalize',
+  window?: ResizeWindow,
+): Promise<Dispatch> {
   if (mean.length !== b.src.c || std.length !== b.src.c) {
     throw new Error(`${label}: mean/std have ${mean.length}/${std.length} values, expected ${b.src.c} (one per channel)`);
   }
-  return resize(gpu, b, { alignCorners: false, shift: mean, scale: std.map((s) => 1 / s) }, label);
+  return resize(gpu, b, { alignCorners: false, shift: mean, scale: std.map((s) => 1 / s), window }, label);
 }

@@ -10,6 +10,13 @@
 // rescale (scale (w/w_up, h/h_up, 0, 0)), SPyNet's input resize + normalisation (shift = mean,
 // scale = 1/std), and the plain ×4 image upsample (shift 0, scale 1, exact identity).
 //
+// WINDOW: src and dst are windows of larger images (a tile, and its crop of SPyNet's resized grid). The
+// ratios are the whole images'; the windows' origins come from `origins` (one vec4 per run: the tile's
+// frame origin (y, x) and its resized-grid origin (y, x)), picked by lane and divided by 2^shift for the
+// coarser pyramid levels. Sample positions are computed in whole-image coordinates, with the same f32
+// operations as without a window, then shifted into the src window, so a window's output equals the same
+// pixels of the whole image's wherever its samples fall inside src.
+//
 // Invocation mapping: one invocation per output pixel and group of CG channel vec4s (8x8 pixels per
 // workgroup, z = channel group). The source rows/columns and both interpolation weights are computed once
 // per pixel and reused for every channel vec4 of the group.
@@ -21,6 +28,7 @@ alias S = f32;          // src/dst storage scalar (f32 or f16; the math is f32)
 const C4: u32 = 1u;     // channel vec4s per pixel
 const CG: u32 = 1u;     // channel vec4s per invocation
 const ALIGN: bool = false;
+const WINDOW: bool = false;
 const WX: u32 = 8u;
 const WY: u32 = 8u;
 
@@ -33,11 +41,16 @@ struct Dims {
   ratioX: f32,
   shift: vec4<f32>,
   scale: vec4<f32>,
+  srcLane: u32,    // WINDOW: origins lanes (0: frame origin, 2: resized-grid origin) and power-of-two divisors
+  srcShift: u32,
+  dstLane: u32,
+  dstShift: u32,
 }
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> src: array<vec4<S>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<S>>;
+@group(0) @binding(3) var<storage, read> origins: array<vec4<f32>>;
 
 struct Tap {
   i0: u32,
@@ -45,9 +58,17 @@ struct Tap {
   l: f32,
 }
 
-fn tap(d: u32, ratio: f32, n: u32) -> Tap {
+fn tap(d: u32, ratio: f32, n: u32, dOrigin: f32, sOrigin: f32) -> Tap {
   var s: f32;
-  if (ALIGN) {
+  if (WINDOW) {
+    let g = f32(d) + dOrigin;  // whole-image coordinate (exact: integers)
+    if (ALIGN) {
+      s = ratio * g;
+    } else {
+      s = max(ratio * (g + 0.5) - 0.5, 0.0);
+    }
+    s = max(s - sOrigin, 0.0);  // into the src window; below its first row only at a tile's inner edge
+  } else if (ALIGN) {
     s = ratio * f32(d);
   } else {
     s = max(ratio * (f32(d) + 0.5) - 0.5, 0.0);
@@ -56,13 +77,25 @@ fn tap(d: u32, ratio: f32, n: u32) -> Tap {
   return Tap(i0, min(i0 + 1u, n - 1u), s - f32(i0));
 }
 
+fn origin(lane: u32, shift: u32) -> vec2<f32> {
+  let o = origins[0];
+  let v = select(o.xy, o.zw, lane == 2u);
+  return v / f32(1u << shift);
+}
+
 @compute @workgroup_size(WX, WY)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let x = gid.x;
   let y = gid.y;
   if (x >= dims.outW || y >= dims.outH) { return; }
-  let tx = tap(x, dims.ratioX, dims.inW);
-  let ty = tap(y, dims.ratioY, dims.inH);
+  var so = vec2<f32>(0.0);
+  var dO = vec2<f32>(0.0);
+  if (WINDOW) {
+    so = origin(dims.srcLane, dims.srcShift);
+    dO = origin(dims.dstLane, dims.dstShift);
+  }
+  let tx = tap(x, dims.ratioX, dims.inW, dO.y, so.y);
+  let ty = tap(y, dims.ratioY, dims.inH, dO.x, so.x);
   let r0 = ty.i0 * dims.inW;
   let r1 = ty.i1 * dims.inW;
   let i00 = (r0 + tx.i0) * C4;

@@ -36,7 +36,7 @@ describe('planner', () => {
         expect(p.window).toBe(14);
         expect(p.tile.count).toBe(p.tile.rows * p.tile.columns);
         // the plan's numbers are those of the tile's own plan
-        const e = evaluateTile(cfg, precision, p.window, p.tile.height, p.tile.width, limits);
+        const e = evaluateTile(cfg, precision, p.window, p.tile.height, p.tile.width, limits, { h, w });
         expect(e.bytes).toEqual(p.bytes);
       });
     }

@@ -2,17 +2,20 @@
 // core plus the halo the frame allows; windows emit every frame exactly once, contain their emitted frames
 // with the requested context, and a stream that knows only a lower bound of the length gets the same windows.
 import { describe, expect, it } from 'vitest';
-import { spans, tileGrid, tileOverhead, wholeFrame } from '../../src/graph/tiles.js';
+import { spans, tileGrid, tileOverhead, upCrop, wholeFrame } from '../../src/graph/tiles.js';
 import { framesNeeded, temporalWindows, windowAt } from '../../src/windows.js';
 
 describe('tiles', () => {
   it('spans by hand: 100 rows, 3 cores, halo 8', () => {
+    // resized grid 128: a tile of 50 rows runs SPyNet on floor(50·128/100 / 4)·4 = 64 grid rows, starting at
+    // 0 (top edge), 128 − 64 (bottom edge), and round((25.5·1.28)/4)·4 = 32 in between
     expect(spans(100, 3, 8)).toEqual({
       size: 50, // largest core 34 + 2 x 8
+      upSize: 64,
       spans: [
-        { start: 0, coreStart: 0, coreEnd: 33 },
-        { start: 25, coreStart: 33, coreEnd: 67 },
-        { start: 50, coreStart: 67, coreEnd: 100 },
+        { start: 0, up: 0, coreStart: 0, coreEnd: 33 },
+        { start: 25, up: 32, coreStart: 33, coreEnd: 67 },
+        { start: 50, up: 64, coreStart: 67, coreEnd: 100 },
       ],
     });
   });
@@ -49,6 +52,20 @@ describe('tiles', () => {
       });
       expect(owner.every((o) => o >= 0)).toBe(true);
       expect(g.tiles).toHaveLength(g.ny * g.nx);
+      // every tile's crop of SPyNet's resized grid is pyramid-aligned, inside the grid, the same size for
+      // all tiles, and touches the grid's edge exactly where the tile touches the frame's
+      for (const t of g.tiles) {
+        for (const [s, size, up, n, nUp] of [
+          [t.y, g.th, g.thUp, H, g.frame.hUp],
+          [t.x, g.tw, g.twUp, W, g.frame.wUp],
+        ] as const) {
+          expect(s.up % 4).toBe(0);
+          expect(up % 4).toBe(0);
+          expect(s.up + up).toBeLessThanOrEqual(nUp);
+          expect(s.up === 0).toBe(s.start === 0 || up === nUp);
+          if (s.start + size === n) expect(s.up + up).toBe(nUp);
+        }
+      }
       expect(tileOverhead(g, H, W)).toBeGreaterThanOrEqual(1);
     });
   }
@@ -64,11 +81,20 @@ describe('tiles', () => {
     expect(wholeFrame(13, 37)).toEqual({
       th: 13,
       tw: 37,
+      frame: { h: 13, w: 37, hUp: 32, wUp: 64 },
+      thUp: 32,
+      twUp: 64,
       halo: 0,
       ny: 1,
       nx: 1,
-      tiles: [{ y: { start: 0, coreStart: 0, coreEnd: 13 }, x: { start: 0, coreStart: 0, coreEnd: 37 } }],
+      tiles: [{ y: { start: 0, up: 0, coreStart: 0, coreEnd: 13 }, x: { start: 0, up: 0, coreStart: 0, coreEnd: 37 } }],
     });
+  });
+
+  it('upCrop by hand: the whole frame is the whole grid; -L aligns to 32', () => {
+    expect(upCrop(180, 180, 0, 4)).toEqual({ size: 192, start: 0 });
+    expect(upCrop(180, 100, 40, 4)).toEqual({ size: 104, start: 44 }); // 100·192/180 = 106.7 -> 104; (40.5·192/180)/4 = 10.8 -> 44
+    expect(upCrop(180, 100, 80, 32)).toEqual({ size: 96, start: 96 }); // bottom edge: 192 − 96
   });
 
   it('refuses impossible grids', () => {
