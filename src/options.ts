@@ -26,7 +26,7 @@ export function checkChunkSize(n: number | undefined, option = 'chunkSize'): num
  * Context frames on each side of a chunk. 0 is PaddleGAN's predictor (independent chunks); the default comes
  * from the measurement in docs/tiling-and-overlap.md.
  */
-export const DEFAULT_OVERLAP = 0;
+export const DEFAULT_OVERLAP = 2;
 
 export function checkOverlap(n: number | undefined, option = 'overlap'): number {
   const v = n ?? DEFAULT_OVERLAP;

@@ -77,19 +77,28 @@ describe('upscaleFrames', () => {
     expect(Math.min(...all) < 0 || Math.max(...all) > 1).toBe(true);
   });
 
-  it('23 frames with chunkSize 10 equal three independent runs of 10, 10 and 3', async () => {
+  it("overlap 0: 23 frames with chunkSize 10 equal three independent runs of 10, 10 and 3 (PaddleGAN's predictor)", async () => {
     const f = frames8(23, W, H, 2);
-    const chunked = await upscaleFrames(f, { model, device: suite.gpu, chunkSize: 10 });
+    const chunked = await upscaleFrames(f, { model, device: suite.gpu, chunkSize: 10, overlap: 0 });
     const parts = [
-      ...(await upscaleFrames(f.slice(0, 10), { model, device: suite.gpu, chunkSize: 100 })),
-      ...(await upscaleFrames(f.slice(10, 20), { model, device: suite.gpu, chunkSize: 100 })),
-      ...(await upscaleFrames(f.slice(20), { model, device: suite.gpu, chunkSize: 100 })),
+      ...(await upscaleFrames(f.slice(0, 10), { model, device: suite.gpu, chunkSize: 100, overlap: 0 })),
+      ...(await upscaleFrames(f.slice(10, 20), { model, device: suite.gpu, chunkSize: 100, overlap: 0 })),
+      ...(await upscaleFrames(f.slice(20), { model, device: suite.gpu, chunkSize: 100, overlap: 0 })),
     ];
     expect(chunked).toHaveLength(23);
     for (let t = 0; t < 23; t++) expect(Array.from(chunked[t].data), `frame ${t}`).toEqual(Array.from(parts[t].data));
     // and chunking matters: one pass over frames 0..12 gives a different frame 9 (so the test can fail)
-    const long = await upscaleFrames(f.slice(0, 13), { model, device: suite.gpu, chunkSize: 13 });
+    const long = await upscaleFrames(f.slice(0, 13), { model, device: suite.gpu, chunkSize: 13, overlap: 0 });
     expect(Array.from(long[9].data)).not.toEqual(Array.from(chunked[9].data));
+  });
+
+  it('overlap 2: each chunk is the middle of one pass over its window (windows by hand: [0,14) [8,22) [9,23))', async () => {
+    const f = frames8(23, W, H, 6);
+    const got = await upscaleFrames(f, { model, device: suite.gpu, chunkSize: 10, overlap: 2 });
+    const pass = (a: number, b: number) => upscaleFrames(f.slice(a, b), { model, device: suite.gpu, chunkSize: b - a, overlap: 0 });
+    const want = [...(await pass(0, 14)).slice(0, 10), ...(await pass(8, 22)).slice(2, 12), ...(await pass(9, 23)).slice(11, 14)];
+    expect(got).toHaveLength(23);
+    for (let t = 0; t < 23; t++) expect(Array.from(got[t].data), `frame ${t}`).toEqual(Array.from(want[t].data));
   });
 
   it('reports progress per chunk', async () => {
@@ -112,12 +121,12 @@ describe('upscaleFrames', () => {
         closed++;
       }
     }
-    for await (const _ of upscaleStream(source(), { model, device: suite.gpu, chunkSize: 2 })) break;
+    for await (const _ of upscaleStream(source(), { model, device: suite.gpu, chunkSize: 2, overlap: 0 })) break;
     expect(closed).toBe(1);
     const seen: number[] = [];
     await expect(
       (async () => {
-        for await (const o of upscaleStream(source(3), { model, device: suite.gpu, chunkSize: 2 })) seen.push(o.width);
+        for await (const o of upscaleStream(source(3), { model, device: suite.gpu, chunkSize: 2, overlap: 0 })) seen.push(o.width);
       })(),
     ).rejects.toThrow(/frame 3: data has 5 values/);
     expect(seen).toHaveLength(2); // the first chunk came out before the bad frame's chunk failed

@@ -447,9 +447,9 @@ async function runFolder(
       if (prev.maxMemory !== manifest.maxMemory) diff.push(`--max-memory ${prev.maxMemory ?? 'default'} (now ${manifest.maxMemory ?? 'default'})`);
       if (prev.precision !== manifest.precision) diff.push(`--precision ${prev.precision} (now ${manifest.precision})`);
       if (prev.weights !== manifest.weights) diff.push('other weights');
-      for (const [name, p] of Object.entries(manifest.plans)) {
-        if (prev.plans?.[name] !== p)
-          diff.push(`${name ? `sequence ${name}: ` : ''}the plan ${prev.plans?.[name] ?? 'none'} (now ${p}: another device or memory budget)`);
+      // Same options but other plans: the device (its limits) changed.
+      for (const [name, p] of diff.length ? [] : Object.entries(manifest.plans)) {
+        if (prev.plans?.[name] !== p) diff.push(`${name ? `sequence ${name}: ` : ''}the plan ${prev.plans?.[name] ?? 'none'} (now ${p}: another device)`);
       }
     }
     if (diff.length) {

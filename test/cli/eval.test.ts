@@ -38,7 +38,7 @@ beforeAll(async () => {
       return { width: S, height: S, data: d };
     });
     clips[clip] = frames;
-    const sr = await upscaleFrames(frames, { model, device: gpu, chunkSize: n });
+    const sr = await upscaleFrames(frames, { model, device: gpu, chunkSize: n, overlap: 0 });
     const r = lcg(seed);
     names(n).forEach((f, t) => {
       const d = Uint8Array.from(sr[t].data);
@@ -56,7 +56,7 @@ async function expectedScores(clipNames: string[], gtRoot: string, o: MetricOpti
   const m = new SequenceMetrics();
   for (const c of clipNames) {
     const frames = clips[c];
-    const sr = await upscaleFrames(frames, { model, device: gpu, chunkSize: chunk ?? frames.length });
+    const sr = await upscaleFrames(frames, { model, device: gpu, chunkSize: chunk ?? frames.length, overlap: 0 });
     names(frames.length).forEach((f, t) => {
       const g = decodePng(new Uint8Array(fs.readFileSync(path.join(gtRoot, c, f))), f);
       m.add(c, scoreFrame({ ...sr[t], channels: 3 }, { ...g, channels: 3 }, o));
@@ -101,7 +101,7 @@ describe('msvsr eval', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     const m = new SequenceMetrics();
-    const sr = await upscaleFrames(clips.calendar, { model, device: gpu, chunkSize: 2 });
+    const sr = await upscaleFrames(clips.calendar, { model, device: gpu, chunkSize: 2, overlap: 0 });
     names(3).forEach((f, t) => {
       const g = decodePng(new Uint8Array(fs.readFileSync(path.join(gt, 'calendar', f))), f);
       m.add('calendar', scoreFrame({ ...sr[t], channels: 3 }, { ...g, channels: 3 }, { yChannel: true, cropBorder: 4 }));

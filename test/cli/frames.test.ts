@@ -25,7 +25,7 @@ afterAll(() => {
 });
 
 const frame = (data: Uint8Array, w = S, h = S): Frame => ({ width: w, height: h, data });
-const expected = (frames: Frame[], chunk: number) => upscaleFrames(frames, { model, device: gpu, chunkSize: chunk });
+const expected = (frames: Frame[], chunk: number, overlap?: number) => upscaleFrames(frames, { model, device: gpu, chunkSize: chunk, overlap });
 const readRgb = (file: string) => decodePng(new Uint8Array(fs.readFileSync(file)), file);
 
 function writeFrames(folder: string, names: string[], seed: number): Frame[] {
@@ -56,13 +56,14 @@ describe('msvsr upscale <folder of PNGs>', () => {
     });
     const out = path.join(dir, 'types_x4');
     // --chunk 1: one frame per pass keeps this cheap (the order of frames is tested with --resume below)
-    const r = await cli(['upscale', input, '-o', out, '--weights', WEIGHTS, '--chunk', '1', '--json']);
+    const r = await cli(['upscale', input, '-o', out, '--weights', WEIGHTS, '--chunk', '1', '--overlap', '0', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ frames: cases.length, output: out });
     expect(listAll(out).sort()).toEqual([...names].sort());
     const want = await expected(
       cases.map((c) => frame(c.rgb)),
       1,
+      0,
     );
     expectFrames(out, names, want);
     expect(listAll(dir)).toEqual(['types', ...names.map((n) => `types/${n}`).sort(), 'types_x4', ...names.map((n) => `types_x4/${n}`).sort()].sort());
@@ -155,7 +156,10 @@ describe('natural order, --resume and --overwrite (chunks are independent passes
     expect(JSON.parse(r.stdout)).toMatchObject({ frames: 0, skipped: 5 });
     const partial = partialFolder(out);
     fs.mkdirSync(partial);
-    fs.writeFileSync(path.join(partial, RESUME_MANIFEST), JSON.stringify({ version: 1, chunk: 3, precision: 'f32', weights: 'x' }));
+    fs.writeFileSync(
+      path.join(partial, RESUME_MANIFEST),
+      JSON.stringify({ version: 2, chunk: 3, overlap: 2, halo: 32, maxMemory: null, precision: 'f32', weights: 'x', plans: {} }),
+    );
     const bad = await cli(['upscale', input, '-o', out, '--weights', WEIGHTS, '--chunk', '2', '--resume', '--overwrite']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--resume: .*was started with --chunk 3 \(now 2\), other weights; resume with the same options/);
