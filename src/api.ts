@@ -8,7 +8,7 @@ import { loadModel, type Model } from './model.js';
 import type { Precision } from './numeric/precision.js';
 import { checkChunkSize, checkOverlap, DEFAULT_CHUNK } from './options.js';
 import { Upscaler } from './upscaler.js';
-import { framesNeeded, streamStart, windowAt, windowLength } from './windows.js';
+import { checkCuts, framesNeeded, isChunkStart, streamStart, windowAt, windowLength } from './windows.js';
 
 export type { Frame } from './frames.js';
 export { toUint8 } from './frames.js';
@@ -51,14 +51,20 @@ export interface UpscaleOptions {
   /** Frames in all, for progress, when the source does not say (an array does). */
   totalFrames?: number;
   /**
-   * Start at output frame `from` (a multiple of the chunk): earlier chunks are neither computed nor yielded,
+   * Scene cuts: frame indices (ascending) where a new scene starts. Chunks restart at each cut and no window
+   * reaches across one, so the recurrence never carries features from one scene into the next (windows.ts).
+   */
+  cuts?: readonly number[];
+  /**
+   * Start at output frame `from` (a chunk start: a multiple of the chunk from the start of its scene):
+   * earlier chunks are neither computed nor yielded,
    * but the source still starts at frame 0, so every window and its context are those of a run from the
    * start (a resumed run gives the frames an uninterrupted one would).
    */
   from?: number;
   /**
    * The source's first frame is frame `sourceStart` of the video (default 0), so a resumed run need not
-   * re-read what no window needs: at most from − (chunk + 2·overlap), see streamStart.
+   * re-read what no window needs: at most streamStart(from, chunk, overlap, cuts).
    */
   sourceStart?: number;
   /** Output frames done so far, after each chunk. */
@@ -67,6 +73,8 @@ export interface UpscaleOptions {
   onPlan?: (plan: ChunkPlan) => void;
   /** Each recovery: what failed and what is tried next. */
   onRecover?: (message: string) => void;
+  /** Conv variants: 'off', 'cached' (default) or 'full' (measure what is not measured yet); see UpscalerOptions. */
+  tune?: 'off' | 'cached' | 'full';
 }
 
 async function resolveModel(o: UpscaleOptions): Promise<Model> {
@@ -89,6 +97,7 @@ export async function upscaleFrames(frames: readonly Frame[], opts: UpscaleOptio
 export async function* upscaleStream(frames: AsyncIterable<Frame> | Iterable<Frame>, opts: UpscaleOptions = {}): AsyncGenerator<Frame> {
   let chunk = checkChunkSize(opts.chunkSize);
   const overlap = checkOverlap(opts.overlap);
+  const cuts = checkCuts(opts.cuts);
   const total = Array.isArray(frames) ? frames.length : (opts.totalFrames ?? Number.NaN);
   const it = (Symbol.asyncIterator in frames ? (frames as AsyncIterable<Frame>)[Symbol.asyncIterator]() : (frames as Iterable<Frame>)[Symbol.iterator]()) as
     | AsyncIterator<Frame>
@@ -126,7 +135,7 @@ export async function* upscaleStream(frames: AsyncIterable<Frame> | Iterable<Fra
   // closed too, so a producer such as a decoder process does not linger.
   let up: Upscaler | undefined;
   try {
-    await fill(framesNeeded(base, chunk, overlap));
+    await fill(framesNeeded(base, chunk, overlap, cuts));
     if (!first) throw new Error('upscale: no frames to upscale (zero frames)');
     const { width, height } = first!;
     const model = await resolveModel(opts);
@@ -137,17 +146,16 @@ export async function* upscaleStream(frames: AsyncIterable<Frame> | Iterable<Fra
     let reported = plan;
     let done = 0;
     const from = opts.from ?? 0;
-    if (!(Number.isInteger(from) && from >= 0 && from % chunk === 0)) throw new Error(`from ${from}: must be a multiple of the chunk (${chunk})`);
-    if ((opts.sourceStart ?? 0) > streamStart(from, chunk, overlap)) {
-      throw new Error(`sourceStart ${opts.sourceStart}: the window of frame ${from} needs frames from ${streamStart(from, chunk, overlap)} on`);
-    }
-    keepFrom = Math.max(keepFrom, streamStart(from, chunk, overlap));
-    await fill(framesNeeded(from, chunk, overlap));
+    if (!isChunkStart(from, chunk, cuts)) throw new Error(`from ${from}: must be a chunk start (a multiple of the chunk, ${chunk}, from its scene's start)`);
+    const needFrom = streamStart(from, chunk, overlap, cuts);
+    if ((opts.sourceStart ?? 0) > needFrom) throw new Error(`sourceStart ${opts.sourceStart}: the window of frame ${from} needs frames from ${needFrom} on`);
+    keepFrom = Math.max(keepFrom, needFrom);
+    await fill(framesNeeded(from, chunk, overlap, cuts));
     for (let c = from; c < read; ) {
-      const w = windowAt(c, chunk, overlap, read);
+      const w = windowAt(c, chunk, overlap, read, cuts);
       const running = up.runWindow(buffer.slice(w.start - base, w.end - base), w.emitStart - w.start, w.emitEnd - w.start, w.start);
       // Read the next window's frames while the GPU works; surface a read error only after this chunk is out.
-      const following = fill(framesNeeded(w.emitEnd, chunk, overlap)).then(
+      const following = fill(framesNeeded(w.emitEnd, chunk, overlap, cuts)).then(
         () => undefined,
         (e: unknown) => ({ e }),
       );

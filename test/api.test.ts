@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toUint8, upscaleFrames, upscaleStream, type Frame, type Model } from '../src/index.js';
+import { toNetworkInput, toUint16 } from '../src/frames.js';
 import { useGpu } from './helpers.js';
 import { loadFixtureModel } from './fixtures.js';
 import { rng } from './reference/rng.js';
@@ -41,6 +42,20 @@ describe('8-bit output rounding (PaddleGAN: clip, x255 in float32, round half to
     expect(Math.fround(Math.fround(254.5 / 255) * 255)).toBe(254.5);
     expect(Array.from(toUint8(Float32Array.from(vs)))).toEqual(want);
     expect(Array.from(toUint8(Float32Array.from([NaN])))).toEqual([0]);
+  });
+});
+
+describe('16-bit frames (video above 8 bits)', () => {
+  it('read as v / 65535 in float32; written with the 8-bit rule at 16 bits (clip, x65535 in float32, round half to even)', () => {
+    const d = Uint16Array.from([0, 1, 257, 32768, 65534, 65535]);
+    const x = toNetworkInput({ width: 2, height: 1, data: d }, 0);
+    expect(Array.from(x)).toEqual(Array.from(d, (v) => Math.fround(v / 65535)));
+    expect(x[2]).toBe(Math.fround(1 / 255)); // 8-bit 1 widened to 16 bits (x257) is the same network input
+    const half = Math.fround(1000.5 / 65535);
+    const exactHalf = Math.fround(half * 65535) === 1000.5;
+    const vs = Float32Array.from([-0.1, 0, 1, 1.5, Number.NaN, Math.fround(12345 / 65535), half]);
+    const want = [0, 0, 65535, 65535, 0, 12345, exactHalf ? 1000 : Math.round(Math.fround(half * 65535))];
+    expect(Array.from(toUint16(vs))).toEqual(want);
   });
 });
 
@@ -99,6 +114,36 @@ describe('upscaleFrames', () => {
     const want = [...(await pass(0, 14)).slice(0, 10), ...(await pass(8, 22)).slice(2, 12), ...(await pass(9, 23)).slice(11, 14)];
     expect(got).toHaveLength(23);
     for (let t = 0; t < 23; t++) expect(Array.from(got[t].data), `frame ${t}`).toEqual(Array.from(want[t].data));
+  });
+
+  it('16-bit in -> 16-bit out = the 16-bit rule applied to the float output', async () => {
+    const f8 = frames8(2, W, H, 8);
+    const f16 = f8.map((f) => ({ width: W, height: H, data: Uint16Array.from(f.data, (v) => v * 257 + (v % 7)) }));
+    const ff = f16.map((f) => ({ width: W, height: H, data: Float32Array.from(f.data, (v) => v / 65535) }));
+    const o16 = await upscaleFrames(f16, { model, device: suite.gpu, chunkSize: 2 });
+    const of = await upscaleFrames(ff, { model, device: suite.gpu, chunkSize: 2 });
+    for (let t = 0; t < 2; t++) {
+      expect(o16[t].data).toBeInstanceOf(Uint16Array);
+      expect(Array.from(o16[t].data)).toEqual(Array.from(toUint16(of[t].data as Float32Array)));
+    }
+  });
+
+  it('cuts: each scene runs as a video of its own (12 frames, cuts at 5 and 7, chunk 3, overlap 1)', async () => {
+    const f = frames8(12, W, H, 9);
+    const o = { model, device: suite.gpu, chunkSize: 3, overlap: 1 };
+    const got = await upscaleFrames(f, { ...o, cuts: [5, 7] });
+    const want = [...(await upscaleFrames(f.slice(0, 5), o)), ...(await upscaleFrames(f.slice(5, 7), o)), ...(await upscaleFrames(f.slice(7), o))];
+    expect(got).toHaveLength(12);
+    for (let t = 0; t < 12; t++) expect(Array.from(got[t].data), `frame ${t}`).toEqual(Array.from(want[t].data));
+    // without the cuts, frame 5 differs (its window reaches across the cut), so the test can fail
+    const uncut = await upscaleFrames(f.slice(0, 7), o);
+    expect(Array.from(uncut[5].data)).not.toEqual(Array.from(got[5].data));
+    // a resumed stream from the chunk start at the second cut gives the same frames
+    const resumed: Frame[] = [];
+    for await (const x of upscaleStream(f.slice(7), { ...o, cuts: [5, 7], from: 7, sourceStart: 7 })) resumed.push(x);
+    expect(resumed).toHaveLength(5);
+    for (let t = 0; t < 5; t++) expect(Array.from(resumed[t].data), `frame ${t + 7}`).toEqual(Array.from(got[t + 7].data));
+    await expect(upscaleFrames(f, { ...o, cuts: [5, 3] })).rejects.toThrow(/strictly ascending/);
   });
 
   it('reports progress per chunk', async () => {

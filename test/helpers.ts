@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { getDevice, type Gpu, type Tensor } from '../src/index.js';
 import { ParamBuffer } from '../src/gpu/params.js';
-import { packConv2d, type Conv2dShape } from '../src/kernels/conv2d.js';
+import { packConvWeights, type Conv2dShape } from '../src/kernels/conv2d.js';
 import { maxAbsDiff, type Arr } from './reference/ops.js';
 
 export async function openGpu(): Promise<Gpu> {
@@ -64,7 +64,7 @@ export function convWeights(
   shape: Conv2dShape,
 ): { weights: GPUBuffer; wOff: number; bOff: number } {
   const params = new ParamBuffer();
-  const p = packConv2d(weight, bias, shape);
+  const p = packConvWeights(weight, bias, shape);
   const wOff = params.add(p.w);
   const bOff = params.add(p.b);
   return { weights: params.upload(gpu), wOff, bOff };

@@ -1,104 +1,81 @@
-// Encoding raw RGB frames from a pipe into H.264 with ffmpeg (PaddleGAN's settings), carrying the input's audio,
-// colour tags and start delay over; `write` waits for the pipe to drain, so memory stays bounded.
-import { spawn, spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+// Encoding RGB frames from a pipe with ffmpeg, each frame with its own timestamp: the frames go to ffmpeg's
+// stdin as a Matroska stream (mkv.ts) whose timestamps ffmpeg keeps (-copyts, -fps_mode passthrough) in the
+// source's time base (-enc_time_base). RGB becomes the output pixel format with the output colour
+// (colour.ts), tagged. `write` waits for the pipe to drain, so memory stays bounded.
+import { spawn } from 'node:child_process';
+import * as os from 'node:os';
 import type { Writable } from 'node:stream';
 import type { Frame } from '../index.js';
 import { collectStderr, exited, killIfRunning, tail, type ChildProcess, type Exit } from './child.js';
+import { colourTagArgs, fromRgbFilter, type Colour } from './colour.js';
 import { CliError } from './errors.js';
 import { INSTALL_FFMPEG, type FfmpegTools } from './ffmpeg.js';
-import { rationalString, type Rational, type VideoInfo } from './probe.js';
+import { mkvFrameHeader, mkvHeader, ticksToNs } from './mkv.js';
+import type { Rational } from './probe.js';
 
 export interface EncodeOptions {
-  /** Output file (its extension picks the container). */
+  /** Output file. */
   output: string;
+  /** ffmpeg's muxer for it. */
+  muxer: string;
+  /** Size of the frames written. */
   width: number;
   height: number;
-  rate: Rational;
-  crf?: number;
-  /**
-   * The input video: its audio is copied (or re-encoded, see `audio`), its colour tags are kept and its start
-   * delay restored. Without it: no audio, BT.709 tags, no delay.
-   */
-  source?: VideoInfo;
-  /** What to do with the source's audio (default 'copy'); 'none' when the source has none. */
-  audio?: 'copy' | 'aac' | 'none';
+  /** 8: the frames are 8-bit; 16: 16-bit. */
+  bits: 8 | 16;
+  /** The time base the timestamps are in (the source stream's), kept by the encoder. */
+  timeBase: Rational;
+  /** The first frame's timestamp (a negative one shifts the stream by whole microseconds, restored by -itsoffset). */
+  firstPts: number;
+  /** Nominal frame duration in ns (the rate ffmpeg reports for the input). */
+  frameNs?: number;
+  codec: string;
+  /** The encoder's options (codecs.ts encoderOptions). */
+  codecArgs: string[];
+  pixFmt: string;
+  colour: Colour;
+  /** --encoder-args, last. */
+  extra?: string[];
 }
 
-const FASTSTART = new Set(['.mp4', '.m4v', '.mov']);
+const bigEndian = os.endianness() === 'BE';
 
-/** ffmpeg arguments for H.264 yuv420p CRF 16 (PaddleGAN's settings) from raw RGB on stdin. */
-export function encoderArgs(o: EncodeOptions): string[] {
-  const a = ['-nostdin', '-hide_banner', '-v', 'error', '-y'];
-  if (o.source && o.source.videoDelay > 0) a.push('-itsoffset', o.source.videoDelay.toFixed(6));
-  a.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-framerate', rationalString(o.rate), '-i', 'pipe:0');
-  const audio = o.source && o.source.audioStreams > 0 ? (o.audio ?? 'copy') : 'none';
-  if (audio !== 'none' && o.source) a.push('-i', o.source.file);
-  a.push('-map', '0:v:0');
-  if (audio !== 'none') a.push('-map', '1:a', '-c:a', audio === 'copy' ? 'copy' : 'aac');
-  if (audio === 'aac') a.push('-b:a', '192k');
-  // RGB -> BT.709 limited-range YUV, tagged, so players do not guess (an untagged HD stream reads as BT.709,
-  // while swscale's default matrix is BT.601).
-  a.push(
-    '-vf',
-    'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
-    '-c:v',
-    'libx264',
-    '-pix_fmt',
-    'yuv420p',
-    '-crf',
-    String(o.crf ?? 16),
-    '-colorspace',
-    'bt709',
-    '-color_primaries',
-    o.source?.colorPrimaries ?? 'bt709',
-    '-color_trc',
-    o.source?.colorTransfer ?? 'bt709',
-    '-color_range',
-    'tv',
-  );
-  if (FASTSTART.has(path.extname(o.output).toLowerCase())) a.push('-movflags', '+faststart');
-  a.push(o.output);
+/** ffmpeg arguments that read the Matroska stream on stdin and encode it into `output`; `offsetNs` shifts the input. */
+export function encoderArgs(o: EncodeOptions, offsetNs = 0n): string[] {
+  const a = ['-nostdin', '-hide_banner', '-v', 'error', '-y', '-copyts'];
+  if (offsetNs !== 0n) a.push('-itsoffset', `${offsetNs / 1000n}us`);
+  a.push('-f', 'matroska', '-i', 'pipe:0', '-map', '0:v:0', '-vf', fromRgbFilter(o.colour, o.pixFmt));
+  a.push('-fps_mode', 'passthrough', '-enc_time_base', `${o.timeBase.num}:${o.timeBase.den}`, '-c:v', o.codec, ...o.codecArgs, ...colourTagArgs(o.colour));
+  a.push(...(o.extra ?? []), '-f', o.muxer, o.output);
   return a;
 }
 
-/**
- * Whether the input's audio can be stream-copied into a container of `ext` (tried on the first second into a
- * scratch file beside the output, which is removed).
- */
-export function canCopyAudio(tools: FfmpegTools, info: VideoInfo, scratch: string): boolean {
-  try {
-    const r = spawnSync(tools.ffmpeg, ['-nostdin', '-v', 'error', '-y', '-i', info.file, '-map', '0:a', '-c:a', 'copy', '-t', '1', scratch], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    return r.status === 0;
-  } finally {
-    fs.rmSync(scratch, { force: true });
-  }
-}
-
-/** An ffmpeg encoder fed raw RGB frames; `write` waits for the pipe to drain (back-pressure). */
+/** An ffmpeg encoder fed RGB frames with timestamps; `write` waits for the pipe to drain (back-pressure). */
 export class Encoder {
   private readonly p: ChildProcess;
   private readonly stdin: Writable;
   private readonly stderr: () => string;
   private readonly closed: Promise<Exit>;
   private broken: Error | undefined;
+  /** Subtracted from every timestamp (ns) so that none is negative; ffmpeg adds it back. */
+  private readonly offsetNs: bigint;
+  private lastNs: bigint | undefined;
   frames = 0;
 
   constructor(
     tools: FfmpegTools,
     private readonly o: EncodeOptions,
   ) {
-    this.p = spawn(tools.ffmpeg, encoderArgs(o), { stdio: ['pipe', 'ignore', 'pipe'] });
+    const first = ticksToNs(o.firstPts, o.timeBase);
+    this.offsetNs = first < 0n ? ((first - 999n) / 1000n) * 1000n : 0n;
+    this.p = spawn(tools.ffmpeg, encoderArgs(o, this.offsetNs), { stdio: ['pipe', 'ignore', 'pipe'] });
     this.stderr = collectStderr(this.p);
     this.closed = exited(this.p);
     this.p.on('error', (e) => (this.broken = new CliError(`cannot run ${tools.ffmpeg}: ${e.message}. ${INSTALL_FFMPEG}`)));
     if (!this.p.stdin) throw new CliError('ffmpeg: no stdin');
     this.stdin = this.p.stdin;
     this.stdin.on('error', (e) => (this.broken ??= e));
+    this.stdin.write(mkvHeader({ width: o.width, height: o.height, bits: o.bits, frameNs: o.frameNs }));
   }
 
   private async failure(): Promise<Error> {
@@ -108,12 +85,23 @@ export class Encoder {
     );
   }
 
-  async write(f: Frame): Promise<void> {
+  /** Writes a frame shown at `pts` (ticks of the time base; after the previous frame's). */
+  async write(f: Frame, pts: number): Promise<void> {
     if (f.width !== this.o.width || f.height !== this.o.height)
       throw new Error(`encoder: frame ${f.width}x${f.height}, expected ${this.o.width}x${this.o.height}`);
-    if (this.broken || this.p.exitCode !== null) throw await this.failure();
     const d = f.data;
-    const ok = this.stdin.write(Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+    if ((this.o.bits === 16) !== d instanceof Uint16Array) throw new Error(`encoder: ${this.o.bits}-bit frames expected`);
+    if (this.broken || this.p.exitCode !== null) throw await this.failure();
+    const ns = ticksToNs(pts, this.o.timeBase) - this.offsetNs;
+    if (this.lastNs !== undefined && ns <= this.lastNs) throw new Error(`encoder: timestamp ${pts} is not after the previous frame's`);
+    this.lastNs = ns;
+    let bytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    if (bigEndian && d instanceof Uint16Array) {
+      bytes = bytes.slice();
+      for (let i = 0; i < bytes.length; i += 2) [bytes[i], bytes[i + 1]] = [bytes[i + 1], bytes[i]];
+    }
+    this.stdin.write(mkvFrameHeader(ns, bytes.length));
+    const ok = this.stdin.write(bytes);
     this.frames++;
     if (!ok) {
       await new Promise<void>((resolve) => {

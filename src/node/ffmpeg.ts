@@ -1,5 +1,5 @@
-// Finding ffmpeg and ffprobe (MSVSR_FFMPEG, MSVSR_FFPROBE, PATH) and asking ffmpeg what it can do. Probing is
-// in probe.ts, decoding in decode.ts, encoding in encode.ts.
+// Finding ffmpeg and ffprobe (MSVSR_FFMPEG, MSVSR_FFPROBE, PATH) and their version. What ffmpeg can encode is
+// in codecs.ts, probing in probe.ts, decoding in decode.ts, encoding in encode.ts.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -71,9 +71,4 @@ export function ffmpegVersion(ffmpeg: string): string | undefined {
   if (r.status !== 0) return undefined;
   const line = r.stdout.split('\n')[0].trim();
   return /^ffmpeg version \S+/.exec(line)?.[0] ?? line;
-}
-
-export function hasEncoder(ffmpeg: string, name: string): boolean {
-  const r = spawnSync(ffmpeg, ['-hide_banner', '-v', 'error', '-encoders'], { encoding: 'utf8', timeout: 10_000, maxBuffer: 16 << 20 });
-  return r.status === 0 && new RegExp(`^\\s*\\S+\\s+${name}\\s`, 'm').test(r.stdout);
 }

@@ -14,6 +14,35 @@ export function tempPath(target: string, tag = 'partial'): string {
 }
 
 /**
+ * Removes the temporaries an earlier run on `target` left beside it when it was killed (kill -9, power loss):
+ * `.NAME.TAG-PID-…` files of tempPath for any of `tags`, except this process's. Only for a caller that holds
+ * `target`'s lock (lock.ts), so no other live run is writing them. Returns the names removed.
+ */
+export function removeLeftovers(target: string, tags: readonly string[]): string[] {
+  const dir = path.dirname(path.resolve(target));
+  const prefix = `.${path.basename(target)}.`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const m = /^([a-z-]+)-(\d+)-/.exec(n.slice(prefix.length));
+    if (!m || !tags.includes(m[1]) || Number(m[2]) === process.pid) continue;
+    try {
+      fs.unlinkSync(path.join(dir, n));
+      removed.push(n);
+    } catch {
+      // gone meanwhile, or not a file: nothing to do
+    }
+  }
+  return removed;
+}
+
+/**
  * Writes `data` to a temporary file beside `file`, flushes it, then moves it into place: renamed over
  * `file`, or with overwrite false hard-linked, which fails if `file` appeared meanwhile (no check-then-write
  * race; file systems without hard links fall back to a check and a rename).

@@ -1,13 +1,13 @@
 // `msvsr info`: what msvsr would run on — the WebGPU adapter (name, backend, features, limits), what the
-// network can use of it, ffmpeg, and where the default weights are.
+// network can use of it, ffmpeg, where the default weights are and which published models are cached.
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodePlatform } from '../platform/node.js';
-import { getDevice } from '../index.js';
+import { adapterKey, describeVariant, getDevice, loadTuneTable, TUNE_STATE } from '../index.js';
 import { ffmpegVersion, findFfmpeg } from './ffmpeg.js';
-import { defaultWeightsPath, weightsUrl } from './weights.js';
+import { cachedModels, defaultWeightsPath, weightsUrl } from './weights.js';
 
 export interface Info {
   msvsr: string;
@@ -32,6 +32,10 @@ export interface Info {
   limits: Record<string, number>;
   ffmpeg: { ffmpeg: string; ffprobe: string; version?: string } | { error: string };
   weights: { default: string; present: boolean; url: string; MSVSR_WEIGHTS?: string };
+  /** PaddleGAN's published weights (--model) and whether each is in the cache. */
+  models: ReturnType<typeof cachedModels>;
+  /** The tuner's measured choices for this adapter (--tune full), by conv shape. */
+  tune: { file: string; choices: { shape: string; variant: string; ms: number }[] };
 }
 
 function packageVersion(name: string): string {
@@ -68,6 +72,7 @@ export async function gatherInfo(env: NodeJS.ProcessEnv = process.env): Promise<
   const gpu = await getDevice();
   let adapter: GPUAdapter | null;
   let enabled: string[];
+  const tuneKey = `${adapterKey(gpu)} | `;
   const host = await nodePlatform.acquireGPU(env.MSVSR_ADAPTER || undefined);
   try {
     enabled = [...gpu.device.features].sort();
@@ -112,6 +117,13 @@ export async function gatherInfo(env: NodeJS.ProcessEnv = process.env): Promise<
       limits,
       ffmpeg: ff,
       weights: { default: def, present: fs.existsSync(def), url: weightsUrl(env), ...(env.MSVSR_WEIGHTS ? { MSVSR_WEIGHTS: env.MSVSR_WEIGHTS } : {}) },
+      models: cachedModels(env),
+      tune: {
+        file: nodePlatform.stateLocation(TUNE_STATE),
+        choices: Object.entries(loadTuneTable())
+          .filter(([k]) => k.startsWith(tuneKey))
+          .map(([k, v]) => ({ shape: k.slice(tuneKey.length), variant: describeVariant(v.choice), ms: v.ms })),
+      },
     };
   } finally {
     nodePlatform.releaseGPU(host);
@@ -131,6 +143,12 @@ export function formatInfo(info: Info): string {
     `features:     ${info.features.join(', ')}`,
     `ffmpeg:       ${'error' in info.ffmpeg ? `not found — ${info.ffmpeg.error}` : `${info.ffmpeg.ffmpeg} (${info.ffmpeg.version ?? '?'}); ffprobe ${info.ffmpeg.ffprobe}`}`,
     `weights:      ${info.weights.MSVSR_WEIGHTS ? `MSVSR_WEIGHTS=${info.weights.MSVSR_WEIGHTS}` : `${info.weights.default} (${info.weights.present ? 'present' : `absent: downloaded on first use from ${info.weights.url}`})`}`,
+    'models (--model):',
+    ...info.models.map(
+      (m) => `  ${m.name.padEnd(9)} ${m.present ? `cached, ${m.bytes} bytes: ${m.file}` : `not cached (downloaded on first use from ${m.url})`} — ${m.about}`,
+    ),
+    `tuned convs:  ${info.tune.choices.length ? `${info.tune.choices.length} for this adapter in ${info.tune.file}` : `none for this adapter (msvsr upscale --tune full measures them)`}`,
+    ...info.tune.choices.map((c) => `  ${c.shape.padEnd(44)} ${c.variant} (${c.ms.toFixed(2)} ms)`),
     'limits:',
     ...Object.entries(info.limits).map(([k, v]) => `  ${k.padEnd(44)} ${v}`),
   ];

@@ -1,12 +1,13 @@
-// Binary PPM frames ("P6 <width> <height> 255" + one whitespace + RGB bytes), as ffmpeg's image2pipe writes
-// them, split out of a byte stream that arrives in pieces of any size. Pure: bytes in, frames out.
+// Binary PPM frames ("P6 <width> <height> 255" + one whitespace + RGB bytes, or maxval 65535 and big-endian
+// 16-bit samples), as ffmpeg's image2pipe writes them, split out of a byte stream that arrives in pieces of
+// any size. Pure: bytes in, frames out (8-bit frames as Uint8Array, 16-bit ones as Uint16Array).
 import { CliError } from './errors.js';
 
-/** An 8-bit RGB frame (a Frame of the API). */
+/** An 8-bit or 16-bit RGB frame (a Frame of the API). */
 export interface RgbFrame {
   width: number;
   height: number;
-  data: Uint8Array;
+  data: Uint8Array | Uint16Array;
   channels: 3;
 }
 
@@ -37,8 +38,9 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export class PpmSplitter {
   /** Bytes of a header not yet complete. */
   private pending: Uint8Array = EMPTY;
-  /** The frame being filled, once its header is read. */
+  /** The frame being filled, once its header is read, and its bytes as they arrive. */
   private frame: RgbFrame | undefined;
+  private bytes: Uint8Array = EMPTY;
   private fill = 0;
   /** Frames completed so far. */
   frames = 0;
@@ -61,20 +63,26 @@ export class PpmSplitter {
           this.pending = head === c ? c.slice() : head; // keep no view of the caller's buffer
           break;
         }
-        if (m[3] !== '255') throw new CliError(`${this.source}: ffmpeg produced ${m[3]}-level frames, expected 8-bit`);
+        if (m[3] !== '255' && m[3] !== '65535') throw new CliError(`${this.source}: ffmpeg produced ${m[3]}-level frames, expected 8 or 16 bits`);
         const width = Number(m[1]);
         const height = Number(m[2]);
-        this.frame = { width, height, data: new Uint8Array(width * height * 3), channels: 3 };
+        const data = m[3] === '255' ? new Uint8Array(width * height * 3) : new Uint16Array(width * height * 3);
+        this.frame = { width, height, data, channels: 3 };
+        this.bytes = data instanceof Uint8Array ? data : new Uint8Array(data.byteLength);
         this.fill = 0;
         c = head.subarray(m[0].length);
         this.pending = EMPTY;
       }
       const f = this.frame;
-      const n = Math.min(c.length, f.data.length - this.fill);
-      f.data.set(c.subarray(0, n), this.fill);
+      const n = Math.min(c.length, this.bytes.length - this.fill);
+      this.bytes.set(c.subarray(0, n), this.fill);
       this.fill += n;
       c = c.subarray(n);
-      if (this.fill < f.data.length) break; // the piece is used up
+      if (this.fill < this.bytes.length) break; // the piece is used up
+      if (f.data instanceof Uint16Array) {
+        const b = this.bytes;
+        for (let i = 0; i < f.data.length; i++) f.data[i] = (b[2 * i] << 8) | b[2 * i + 1];
+      }
       out.push(f);
       this.frame = undefined;
       this.frames++;

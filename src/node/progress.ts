@@ -99,6 +99,12 @@ export class Progress {
     } else this.out.write(`${line}\n`);
   }
 
+  /** A warning: printed like a line, even when quiet. */
+  warn(line: string): void {
+    if (this.o.quiet) this.out.write(`${line}\n`);
+    else this.log(line);
+  }
+
   /** Leaves the bar's last state on its own line. */
   end(): void {
     if (this.o.quiet || !this.tty || !this.drawn) return;

@@ -1,5 +1,8 @@
-// The decisions behind writing a frame folder and --resume, as pure functions of what exists (the caller
-// looks at the disk): where frames go, and where each sequence restarts.
+// The decisions behind writing a frame folder or a video job and --resume, as pure functions of what exists
+// (the caller looks at the disk): where frames go, where each sequence restarts, what changed since the
+// interrupted run; and the clean-up of what an interruption leaves.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CliError } from './errors.js';
 
 export interface FolderState {
@@ -12,6 +15,8 @@ export interface FolderState {
   /** The output as the user named it, and the partial folder: for the messages. */
   output: string;
   partial: string;
+  /** What the partial folder holds, for the messages (default 'frames'). */
+  holds?: string;
 }
 
 export interface FolderTarget {
@@ -30,7 +35,9 @@ export function folderTarget(s: FolderState): FolderTarget {
   if (!s.resume) {
     if (s.outputExists && !s.overwrite) throw new CliError(`${s.output}: already exists (use --overwrite to replace it, or --resume to continue it)`);
     if (s.partialExists && !s.overwrite) {
-      throw new CliError(`${s.output}: an interrupted run left its frames in ${s.partial}; add --resume to continue it, or --overwrite to start over`);
+      throw new CliError(
+        `${s.output}: an interrupted run left its ${s.holds ?? 'frames'} in ${s.partial}; add --resume to continue it, or --overwrite to start over`,
+      );
     }
     return { work: 'partial', fresh: true };
   }
@@ -54,4 +61,32 @@ export function resumePoint(frames: readonly string[], chunk: number, done: (nam
     if (!frames.slice(s, s + chunk).every((n) => done(n))) return s;
   }
   return frames.length;
+}
+
+/** How a value of a resume manifest reads in a message (null: the option was not given). */
+const shown = (v: unknown) => (v === null || v === undefined ? 'default' : Array.isArray(v) ? v.join(',') || 'none' : String(v));
+
+/**
+ * What differs between the options a job was started with (`prev`, read back from its manifest) and now, as
+ * the user spells them: `labels` names each compared key ("--chunk"), or gives the whole phrase ("other
+ * weights") when it starts with '='.
+ */
+export function optionDiff(prev: Record<string, unknown>, now: Record<string, unknown>, labels: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const [k, label] of Object.entries(labels)) {
+    if (JSON.stringify(prev[k] ?? null) === JSON.stringify(now[k] ?? null)) continue;
+    out.push(label.startsWith('=') ? label.slice(1) : `${label} ${shown(prev[k])} (now ${shown(now[k])})`);
+  }
+  return out;
+}
+
+/** Removes what an interrupted writeFileAtomic may leave in `dir` (hidden temporary files), so a resumed job ends clean. */
+export function removeStaleTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (/^\..*\.(tmp|partial)-\d+-[0-9a-f]{6}/.test(n)) fs.rmSync(path.join(dir, n), { force: true });
 }

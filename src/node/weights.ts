@@ -1,41 +1,80 @@
-// Which weights the CLI uses: --weights, else MSVSR_WEIGHTS, else the cached official file — downloaded on
-// first use into the cache (atomically, and only after it reads as valid PP-MSVSR weights).
+// Which weights the CLI uses: --weights, else --model (one of PaddleGAN's published PP-MSVSR files), else
+// MSVSR_WEIGHTS, else the official REDS file. A published file is downloaded on first use into the cache
+// (atomically, and only after it reads as valid weights of the architecture it is published for).
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DownloadError, IDLE_TIMEOUT_MS, MAX_WEIGHTS_BYTES, fetchBytes } from '../platform/download.js';
+import { cacheDir } from '../platform/node.js';
 import { readWeights, type LoadedWeights } from '../weights/load.js';
+import type { ConfigName } from '../weights/manifest.js';
 import { CliError, errno, why } from './errors.js';
 
-export const OFFICIAL_WEIGHTS_URL = 'https://paddlegan.bj.bcebos.com/models/PP-MSVSR_reds_x4.pdparams';
-export const DEFAULT_WEIGHTS_NAME = 'PP-MSVSR_reds_x4.pdparams';
+/** Where PaddleGAN publishes its weights. */
+export const MODELS_URL = 'https://paddlegan.bj.bcebos.com/models/';
+
+/** PaddleGAN's published PP-MSVSR x4 weights. */
+export const MODELS = {
+  reds: { file: 'PP-MSVSR_reds_x4.pdparams', config: 'PP-MSVSR', about: 'PP-MSVSR trained on REDS (the default)' },
+  vimeo90k: { file: 'PP-MSVSR_vimeo90k_x4.pdparams', config: 'PP-MSVSR', about: 'PP-MSVSR trained on Vimeo-90K' },
+  large: { file: 'PP-MSVSR-L_reds_x4.pdparams', config: 'PP-MSVSR-L', about: 'PP-MSVSR-L (the larger network) trained on REDS' },
+} as const satisfies Record<string, { file: string; config: ConfigName; about: string }>;
+
+export type ModelName = keyof typeof MODELS;
+export const MODEL_NAMES = Object.keys(MODELS) as ModelName[];
+
+export const OFFICIAL_WEIGHTS_URL = `${MODELS_URL}${MODELS.reds.file}`;
+export const DEFAULT_WEIGHTS_NAME: string = MODELS.reds.file;
 /** A file or download past this is not a weights file. */
 const MAX_DOWNLOAD = MAX_WEIGHTS_BYTES;
 
 type Env = Record<string, string | undefined>;
 
-/** MSVSR_CACHE_DIR, else $XDG_CACHE_HOME/msvsr (an absolute XDG_CACHE_HOME only), else ~/.cache/msvsr. */
-export function cacheDir(env: Env = process.env): string {
-  if (env.MSVSR_CACHE_DIR) return path.resolve(env.MSVSR_CACHE_DIR);
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'msvsr');
-  if (process.platform === 'win32' && env.LOCALAPPDATA) return path.join(env.LOCALAPPDATA, 'msvsr', 'cache');
-  return path.join(os.homedir(), '.cache', 'msvsr');
-}
+export { cacheDir };
 
 export function defaultWeightsPath(env: Env = process.env): string {
-  return path.join(cacheDir(env), DEFAULT_WEIGHTS_NAME);
+  return modelPath('reds', env);
+}
+
+/** Where a published model is cached. */
+export function modelPath(model: ModelName, env: Env = process.env): string {
+  return path.join(cacheDir(env), MODELS[model].file);
+}
+
+/**
+ * Where a published model is downloaded from: MSVSR_MODELS_URL (a folder URL holding PaddleGAN's file names)
+ * when set, and for the default model MSVSR_WEIGHTS_URL; else PaddleGAN's server.
+ */
+export function modelUrl(model: ModelName, env: Env = process.env): string {
+  if (model === 'reds' && env.MSVSR_WEIGHTS_URL) return env.MSVSR_WEIGHTS_URL;
+  const base = env.MSVSR_MODELS_URL || MODELS_URL;
+  return `${base.endsWith('/') ? base : `${base}/`}${MODELS[model].file}`;
 }
 
 export function weightsUrl(env: Env = process.env): string {
-  return env.MSVSR_WEIGHTS_URL || OFFICIAL_WEIGHTS_URL;
+  return modelUrl('reds', env);
+}
+
+export function checkModel(name: string, option = '--model'): ModelName {
+  if (!(name in MODELS)) throw new CliError(`${option} ${name}: use one of ${MODEL_NAMES.join(', ')}`);
+  return name as ModelName;
+}
+
+/** Which published models are in the cache (present: the file exists; it is validated when used). */
+export function cachedModels(env: Env = process.env): Array<{ name: ModelName; file: string; present: boolean; bytes?: number; url: string; about: string }> {
+  return MODEL_NAMES.map((name) => {
+    const file = modelPath(name, env);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    return { name, file, present: !!st?.isFile(), ...(st?.isFile() ? { bytes: st.size } : {}), url: modelUrl(name, env), about: MODELS[name].about };
+  });
 }
 
 export interface ResolvedWeights {
   /** The file the weights came from (the cache path after a download). */
   file: string;
   how: 'option' | 'MSVSR_WEIGHTS' | 'cache' | 'download';
+  /** The published model, when the weights are one. */
+  model?: ModelName;
   weights: LoadedWeights;
   bytes: number;
   sha256: string;
@@ -44,6 +83,8 @@ export interface ResolvedWeights {
 export interface ResolveOptions {
   /** --weights */
   weights?: string;
+  /** --model */
+  model?: ModelName;
   env?: Env;
   /** Download progress (bytes so far, total when known). */
   onDownload?: (got: number, total: number | undefined, url: string) => void;
@@ -74,30 +115,41 @@ function parse(bytes: Uint8Array, file: string): LoadedWeights {
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** The weights to use, downloading the official file into the cache when nothing else is given. */
+/** The weights to use, downloading a published file into the cache when no file is given. */
 export async function resolveWeights(o: ResolveOptions = {}): Promise<ResolvedWeights> {
   const env = o.env ?? process.env;
+  if (o.weights && o.model) throw new CliError(`--weights and --model ${o.model}: give one of them`);
   if (o.weights) {
     const bytes = readLocal(o.weights, 'weights');
     return { file: o.weights, how: 'option', weights: parse(bytes, o.weights), bytes: bytes.length, sha256: sha256(bytes) };
   }
-  if (env.MSVSR_WEIGHTS) {
+  if (env.MSVSR_WEIGHTS && !o.model) {
     const bytes = readLocal(env.MSVSR_WEIGHTS, 'MSVSR_WEIGHTS');
     return { file: env.MSVSR_WEIGHTS, how: 'MSVSR_WEIGHTS', weights: parse(bytes, env.MSVSR_WEIGHTS), bytes: bytes.length, sha256: sha256(bytes) };
   }
-  const file = defaultWeightsPath(env);
+  const model = o.model ?? 'reds';
+  const file = modelPath(model, env);
   if (fs.existsSync(file)) {
     const bytes = readLocal(file, 'cached weights');
+    let weights: LoadedWeights;
     try {
-      return { file, how: 'cache', weights: readWeights(bytes, file), bytes: bytes.length, sha256: sha256(bytes) };
+      weights = checkConfig(readWeights(bytes, file), model, file);
     } catch (e) {
       throw new CliError(`cached weights ${file} are not valid (${(e as Error).message}); delete the file to download it again`);
     }
+    return { file, how: 'cache', model, weights, bytes: bytes.length, sha256: sha256(bytes) };
   }
-  const url = weightsUrl(env);
-  o.log?.(`downloading the PP-MSVSR weights (once) from ${url}\n  into ${file}`);
-  const { bytes, weights } = await downloadWeights(url, file, o.onDownload);
-  return { file, how: 'download', weights, bytes: bytes.length, sha256: sha256(bytes) };
+  const url = modelUrl(model, env);
+  o.log?.(`downloading the ${MODELS[model].config} weights (once) from ${url}\n  into ${file}`);
+  const { bytes, weights } = await downloadWeights(url, file, o.onDownload, MODELS[model].config);
+  return { file, how: 'download', model, weights, bytes: bytes.length, sha256: sha256(bytes) };
+}
+
+/** The weights, if they are of the architecture `model` is published for. */
+function checkConfig(w: LoadedWeights, model: ModelName, source: string): LoadedWeights {
+  const want = MODELS[model].config;
+  if (w.config !== want) throw new Error(`${source} holds ${w.config} weights, but --model ${model} is ${want}`);
+  return w;
 }
 
 function offline(url: string, dest: string, reason: string): CliError {
@@ -117,6 +169,7 @@ export async function downloadWeights(
   url: string,
   dest: string,
   onProgress?: (got: number, total: number | undefined, url: string) => void,
+  config?: ConfigName,
 ): Promise<{ bytes: Uint8Array; weights: LoadedWeights }> {
   let data: Uint8Array;
   try {
@@ -133,6 +186,7 @@ export async function downloadWeights(
   let weights: LoadedWeights;
   try {
     weights = readWeights(data, url);
+    if (config && weights.config !== config) throw new Error(`it holds ${weights.config} weights, not ${config}`);
   } catch (e) {
     throw new CliError(`the file downloaded from ${url} is not valid PP-MSVSR weights, so it was not saved: ${(e as Error).message}`);
   }

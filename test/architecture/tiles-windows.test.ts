@@ -1,9 +1,20 @@
 // Tile grids and temporal windows, GPU-free: cores partition the frame, tiles have one size and hold their
 // core plus the halo the frame allows; windows emit every frame exactly once, contain their emitted frames
-// with the requested context, and a stream that knows only a lower bound of the length gets the same windows.
+// with the requested context, and a stream that knows only a lower bound of the length gets the same windows;
+// with scene cuts no window reaches across a cut and each scene's windows are those of a video of its own.
 import { describe, expect, it } from 'vitest';
 import { spans, tileGrid, tileOverhead, upCrop, wholeFrame } from '../../src/graph/tiles.js';
-import { framesNeeded, temporalWindows, windowAt } from '../../src/windows.js';
+import {
+  checkCuts,
+  chunkStartAtOrBefore,
+  chunkStarts,
+  framesNeeded,
+  framesRead,
+  isChunkStart,
+  streamStart,
+  temporalWindows,
+  windowAt,
+} from '../../src/windows.js';
 
 describe('tiles', () => {
   it('spans by hand: 100 rows, 3 cores, halo 8', () => {
@@ -141,6 +152,76 @@ describe('temporal windows', () => {
         // a stream that has read exactly what framesNeeded asks for gets the same window
         const read = Math.min(n, framesNeeded(w.emitStart, chunk, overlap));
         if (read < n) expect(windowAt(w.emitStart, chunk, overlap, read)).toEqual(w);
+      }
+    });
+  }
+});
+
+describe('temporal windows with scene cuts', () => {
+  it('by hand: 20 frames, cut at 7, chunk 4, overlap 1: chunks restart at the cut, windows stop at it', () => {
+    expect(chunkStarts(20, 4, [7])).toEqual([0, 4, 7, 11, 15, 19]);
+    expect(temporalWindows(20, 4, 1, [7])).toEqual([
+      { start: 0, end: 6, emitStart: 0, emitEnd: 4 },
+      { start: 1, end: 7, emitStart: 4, emitEnd: 7 }, // slides inward at the cut, like at the end of a video
+      { start: 7, end: 13, emitStart: 7, emitEnd: 11 },
+      { start: 10, end: 16, emitStart: 11, emitEnd: 15 },
+      { start: 14, end: 20, emitStart: 15, emitEnd: 19 },
+      { start: 14, end: 20, emitStart: 19, emitEnd: 20 },
+    ]);
+    expect(temporalWindows(10, 4, 0, [3, 5])).toEqual([
+      { start: 0, end: 3, emitStart: 0, emitEnd: 3 },
+      { start: 3, end: 5, emitStart: 3, emitEnd: 5 },
+      { start: 5, end: 9, emitStart: 5, emitEnd: 9 },
+      { start: 9, end: 10, emitStart: 9, emitEnd: 10 },
+    ]);
+    expect(isChunkStart(7, 4, [7])).toBe(true);
+    expect(isChunkStart(8, 4, [7])).toBe(false);
+    expect(isChunkStart(11, 4, [7])).toBe(true);
+    expect(chunkStartAtOrBefore(13, 4, [7])).toBe(11);
+    expect(chunkStartAtOrBefore(6, 4, [7])).toBe(4);
+    expect(streamStart(11, 4, 1, [7])).toBe(7); // never before the scene
+    expect(streamStart(4, 4, 1, [7])).toBe(0);
+    expect(framesRead(9, 20, 4, 1, [7])).toBe(13); // frames 7..8 come from the window [7, 13)
+  });
+
+  it('refuses cuts that are not ascending frame indices >= 1', () => {
+    expect(() => checkCuts([0])).toThrow(/cuts \[0\]: must be frame indices >= 1/);
+    expect(() => checkCuts([5, 5])).toThrow(/strictly ascending/);
+    expect(() => temporalWindows(10, 4, 1, [6, 3])).toThrow(/strictly ascending/);
+  });
+
+  for (const [n, chunk, overlap, cuts] of [
+    [30, 10, 2, [7]],
+    [30, 4, 1, [7, 8, 20]],
+    [25, 5, 3, [1, 24]],
+    [40, 7, 0, [10, 13, 14, 30]],
+    [12, 10, 2, [11]],
+    [50, 3, 4, [5, 18, 19, 33, 49]],
+  ] as const) {
+    it(`n=${n}, chunk=${chunk}, overlap=${overlap}, cuts ${cuts.join(',')}: each scene as its own video, no window across a cut`, () => {
+      const ws = temporalWindows(n, chunk, overlap, cuts);
+      const emitted = ws.flatMap((w) => Array.from({ length: w.emitEnd - w.emitStart }, (_, i) => w.emitStart + i));
+      expect(emitted).toEqual(Array.from({ length: n }, (_, i) => i));
+      const bounds = [0, ...cuts, n];
+      const expected = bounds.slice(0, -1).flatMap((s, k) =>
+        temporalWindows(bounds[k + 1] - s, chunk, overlap).map((w) => ({
+          start: w.start + s,
+          end: w.end + s,
+          emitStart: w.emitStart + s,
+          emitEnd: w.emitEnd + s,
+        })),
+      );
+      expect(ws).toEqual(expected);
+      for (const w of ws) {
+        for (const c of cuts) expect(w.start < c && w.end > c, `window [${w.start}, ${w.end}) across the cut at ${c}`).toBe(false);
+        expect(streamStart(w.emitStart, chunk, overlap, cuts)).toBeLessThanOrEqual(w.start);
+        // a stream that has read exactly what framesNeeded asks for gets the same window
+        const read = Math.min(n, framesNeeded(w.emitStart, chunk, overlap, cuts));
+        expect(windowAt(w.emitStart, chunk, overlap, read, cuts)).toEqual(w);
+        // a partial run to frame `to` reads no further than framesRead, and sees the same windows there
+        const to = w.emitEnd;
+        expect(framesRead(to, n, chunk, overlap, cuts)).toBeGreaterThanOrEqual(w.end);
+        expect(windowAt(w.emitStart, chunk, overlap, framesRead(to, n, chunk, overlap, cuts), cuts)).toEqual(w);
       }
     });
   }

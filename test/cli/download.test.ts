@@ -6,15 +6,28 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_WEIGHTS_NAME, OFFICIAL_WEIGHTS_URL, cacheDir, defaultWeightsPath, resolveWeights } from '../../src/node/weights.js';
+import { DEFAULT_WEIGHTS_NAME, MODELS, OFFICIAL_WEIGHTS_URL, cacheDir, defaultWeightsPath, modelUrl, resolveWeights } from '../../src/node/weights.js';
 import { WEIGHTS, cli, ensureBuilt, listAll, rgbFrame, scratch } from './helpers.js';
 import { encodePng } from '../../src/node/png.js';
+import type { Info } from '../../src/node/info.js';
+import { CONFIGS, manifestOf } from '../../src/weights/manifest.js';
+import { writeSafetensors } from '../../src/weights/safetensors.js';
+import { seededStateDict } from '../../src/weights/seeded.js';
 
 let dir: string;
 let server: http.Server;
 let base: string;
 const hits: string[] = [];
 const good = fs.readFileSync(WEIGHTS);
+/** PP-MSVSR-L weights (seeded), as safetensors: what the server hands out for the `large` model. */
+const large = Buffer.from(
+  writeSafetensors(
+    seededStateDict(
+      7,
+      manifestOf(CONFIGS['PP-MSVSR-L']).map((e) => [e.name, e.shape] as const),
+    ),
+  ),
+);
 
 beforeAll(async () => {
   ensureBuilt();
@@ -22,6 +35,16 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     hits.push(req.url ?? '');
     switch (req.url) {
+      case `/models/${MODELS.vimeo90k.file}`:
+      case `/wrong/${MODELS.vimeo90k.file}`:
+      case `/wrong/${MODELS.large.file}`: // PP-MSVSR weights under the PP-MSVSR-L name
+        res.writeHead(200, { 'content-length': good.length });
+        res.end(good);
+        return;
+      case `/models/${MODELS.large.file}`:
+        res.writeHead(200, { 'content-length': large.length });
+        res.end(large);
+        return;
       case '/ok.pdparams':
         res.writeHead(200, { 'content-length': good.length, 'content-type': 'application/octet-stream' });
         res.end(good);
@@ -170,5 +193,70 @@ describe('download (local HTTP server on 127.0.0.1)', () => {
     expect(r.stderr).toMatch(/downloading the PP-MSVSR weights \(once\) from http:\/\/127\.0\.0\.1:\d+\/ok\.pdparams/);
     expect(listAll(ok.cache)).toEqual([DEFAULT_WEIGHTS_NAME]);
     expect(listAll(out)).toEqual(['x.png']);
+  });
+});
+
+describe("--model: PaddleGAN's published weights, each downloaded once into the cache", () => {
+  it("the three names, their URLs (PaddleGAN's server, or MSVSR_MODELS_URL), and the architecture each must hold", async () => {
+    expect(modelUrl('reds', {})).toBe('https://paddlegan.bj.bcebos.com/models/PP-MSVSR_reds_x4.pdparams');
+    expect(modelUrl('vimeo90k', {})).toBe('https://paddlegan.bj.bcebos.com/models/PP-MSVSR_vimeo90k_x4.pdparams');
+    expect(modelUrl('large', {})).toBe('https://paddlegan.bj.bcebos.com/models/PP-MSVSR-L_reds_x4.pdparams');
+    expect(modelUrl('large', { MSVSR_MODELS_URL: 'http://x/m' })).toBe('http://x/m/PP-MSVSR-L_reds_x4.pdparams');
+    const cache = path.join(dir, 'cache-models');
+    const env = { MSVSR_CACHE_DIR: cache, MSVSR_MODELS_URL: `${base}/models/`, MSVSR_WEIGHTS: WEIGHTS };
+    const v = await resolveWeights({ model: 'vimeo90k', env }); // --model wins over MSVSR_WEIGHTS
+    expect(v).toMatchObject({ how: 'download', model: 'vimeo90k', file: path.join(cache, MODELS.vimeo90k.file) });
+    expect(v.weights.config).toBe('PP-MSVSR');
+    const l = await resolveWeights({ model: 'large', env });
+    expect(l).toMatchObject({ how: 'download', model: 'large' });
+    expect(l.weights.config).toBe('PP-MSVSR-L');
+    expect(Buffer.compare(fs.readFileSync(l.file), large)).toBe(0);
+    const n = hits.length;
+    expect((await resolveWeights({ model: 'large', env })).how).toBe('cache');
+    expect(hits.length).toBe(n);
+    expect(listAll(cache)).toEqual([MODELS.large.file, MODELS.vimeo90k.file]);
+    const r = await cli(['info', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    const models = (JSON.parse(r.stdout) as Info).models;
+    expect(models.map((m) => [m.name, m.present])).toEqual([
+      ['reds', false],
+      ['vimeo90k', true],
+      ['large', true],
+    ]);
+    expect(models.find((m) => m.name === 'large')?.bytes).toBe(large.length);
+    const t = await cli(['info'], { env });
+    expect(t.stdout).toMatch(/^models \(--model\):\n {2}reds +not cached \(downloaded on first use from .*\/models\/PP-MSVSR_reds_x4\.pdparams\)/m);
+    expect(t.stdout).toMatch(/^ {2}large +cached, \d+ bytes: .*PP-MSVSR-L_reds_x4\.pdparams — PP-MSVSR-L/m);
+  });
+
+  it("a file of the other architecture under a model's name is refused and not saved", async () => {
+    const cache = path.join(dir, 'cache-wrong');
+    const env = { MSVSR_CACHE_DIR: cache, MSVSR_MODELS_URL: `${base}/wrong` };
+    await expect(resolveWeights({ model: 'large', env })).rejects.toThrow(
+      /PP-MSVSR-L_reds_x4\.pdparams is not valid PP-MSVSR weights, so it was not saved: it holds PP-MSVSR weights, not PP-MSVSR-L/,
+    );
+    expect(listAll(cache)).toEqual([]);
+    fs.mkdirSync(cache);
+    fs.copyFileSync(WEIGHTS, path.join(cache, MODELS.large.file));
+    await expect(resolveWeights({ model: 'large', env })).rejects.toThrow(
+      /cached weights .*PP-MSVSR-L_reds_x4\.pdparams are not valid \(.* holds PP-MSVSR weights, but --model large is PP-MSVSR-L\); delete the file/,
+    );
+  });
+
+  it('msvsr upscale --model vimeo90k downloads it, then upscales', async () => {
+    const png = path.join(dir, 'model.png');
+    fs.writeFileSync(png, encodePng({ width: 16, height: 16, data: rgbFrame(16, 16, 1) }));
+    const cache = path.join(dir, 'cache-cli-model');
+    const out = path.join(dir, 'model_x4.png');
+    const r = await cli(['upscale', png, '-o', out, '--model', 'vimeo90k'], {
+      env: { MSVSR_CACHE_DIR: cache, MSVSR_MODELS_URL: `${base}/models/`, MSVSR_WEIGHTS: '' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/downloading the PP-MSVSR weights \(once\) from http:\/\/127\.0\.0\.1:\d+\/models\/PP-MSVSR_vimeo90k_x4\.pdparams/);
+    expect(listAll(cache)).toEqual([MODELS.vimeo90k.file]);
+    expect(fs.existsSync(out)).toBe(true);
+    const bad = await cli(['upscale', png, '-o', out, '--model', 'tiny', '--overwrite']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/option '-m, --model <name>' argument 'tiny' is invalid\. use one of reds, vimeo90k, large/);
   });
 });

@@ -1,5 +1,6 @@
 // Bad input gets a clear message, exit code 1, and leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodePng } from '../../src/node/png.js';
@@ -134,7 +135,14 @@ describe('msvsr upscale: bad input', () => {
     });
     await fails(['upscale', good, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /a PNG input gives a PNG output/, { clean: o });
     await fails(['upscale', frames, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS], /x\.mp4: a folder of frames gives a folder of frames/, { clean: o });
-    await fails(['upscale', video, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS, '--resume'], /--resume applies to frame folders/, { clean: o });
+    await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--weights', WEIGHTS, '--resume'], /--resume applies to videos and frame folders/, { clean: o });
+    await fails(
+      ['upscale', good, '-o', path.join(o, 'x.png'), '--weights', WEIGHTS, '--codec', 'libx265', '--frames', '0:1'],
+      /--codec, --frames: apply to a video input; .*good\.png is a PNG/,
+      {
+        clean: o,
+      },
+    );
     fs.writeFileSync(path.join(o, 'file'), 'x');
     await fails(['upscale', frames, '-o', path.join(o, 'file'), '--weights', WEIGHTS], /file: exists and is not a folder/);
   });
@@ -179,6 +187,99 @@ describe('msvsr upscale: bad input', () => {
     await fails(['upscale', good, '-o', path.join(o, 'x.png'), '--precision', 'f64'], /argument 'f64' is invalid\. --precision 'f64': use 'f32' or 'f16'/, {
       clean: o,
     });
+  });
+});
+
+describe('msvsr upscale <video>: refused before any work', () => {
+  let video: string;
+  beforeAll(() => {
+    video = path.join(dir, 'clip.mkv');
+    const meta = path.join(dir, 'chapters.txt');
+    fs.writeFileSync(meta, ';FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=100\ntitle=One\n');
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=16x16:rate=25',
+      '-i',
+      meta,
+      '-map',
+      '0:v',
+      '-map_chapters',
+      '1',
+      '-frames:v',
+      '4',
+      '-vf',
+      "setpts='PTS+if(gte(N\\,2)\\,0.1/TB\\,0)'",
+      '-fps_mode',
+      'passthrough',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      video,
+    ]);
+  });
+
+  it('an encoder the local ffmpeg lacks: names the ones it has', async () => {
+    const o = outDir('no-encoder');
+    // an ffmpeg whose encoder list has no libx265 (everything else is the real one)
+    const bin = path.join(dir, 'fake-bin');
+    fs.mkdirSync(bin);
+    const real = spawnSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).stdout.trim();
+    const fake = path.join(bin, 'ffmpeg');
+    fs.writeFileSync(
+      fake,
+      `#!/bin/sh\nif [ "$3" = "-encoders" ] || [ "$4" = "-encoders" ]; then "${real}" "$@" | grep -v libx265; else exec "${real}" "$@"; fi\n`,
+      { mode: 0o755 },
+    );
+    fs.symlinkSync(spawnSync('sh', ['-c', 'command -v ffprobe'], { encoding: 'utf8' }).stdout.trim(), path.join(bin, 'ffprobe'));
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.mkv'), '--weights', WEIGHTS, '--codec', 'libx265'],
+      /--codec libx265: .*fake-bin\/ffmpeg has no libx265 encoder; it has libx264, libvpx-vp9/,
+      {
+        env: { MSVSR_FFMPEG: fake },
+        clean: o,
+      },
+    );
+  });
+
+  it('a codec the container cannot hold, a pixel format the encoder lacks, chapters into MPEG-TS, VFR into AVI', async () => {
+    const o = outDir('combinations');
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.mp4'), '--weights', WEIGHTS, '--codec', 'prores_ks'],
+      /x\.mp4: \.mp4 cannot hold prores_ks \(ProRes\); use \.mkv or \.mov/,
+      { clean: o },
+    );
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.mkv'), '--weights', WEIGHTS, '--pix-fmt', 'rgb48le'],
+      /--pix-fmt rgb48le: libx264 takes yuv420p .*yuv420p10le/,
+      { clean: o },
+    );
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.ts'), '--weights', WEIGHTS],
+      /\.ts cannot hold its 1 chapter\(s\) \(\.mkv, \.mp4 or \.mov can hold them\).*--drop chapters/,
+      { clean: o },
+    );
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.avi'), '--weights', WEIGHTS, '--drop', 'chapters'],
+      /clip\.mkv has a variable frame rate, which \.avi cannot hold; use \.mkv or \.mp4/,
+      { clean: o },
+    );
+    await fails(['upscale', video, '-o', path.join(o, 'x.mkv'), '--weights', WEIGHTS, '--frames', '2:9'], /--frames 2:9: the video has 4 frames/, { clean: o });
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.mkv'), '--weights', WEIGHTS, '--chunk', '4', '--segment-frames', '6'],
+      /--segment-frames 6: must be a multiple of the chunk \(4\)/,
+      { clean: o },
+    );
+    await fails(['upscale', video, '-o', path.join(o, 'x.mkv'), '--weights', WEIGHTS, '--model', 'large'], /--weights and --model large: give one of them/, {
+      clean: o,
+    });
+    await fails(
+      ['upscale', video, '-o', path.join(o, 'x.mkv'), '--drop', 'lyrics'],
+      /option '--drop <kinds>' argument 'lyrics' is invalid\. lyrics: use a comma-separated list of audio, subtitles/,
+      { clean: o },
+    );
   });
 });
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { getDevice, loadModel, upscaleFrames, type Frame, type Gpu, type Model } from '../../src/index.js';
 import { decodePng, encodePng } from '../../src/node/png.js';
 import { RESUME_MANIFEST, partialFolder } from '../../src/node/upscale.js';
+import { DEFAULT_HALO } from '../../src/options.js';
 import { WEIGHTS, cli, ensureBuilt, listAll, rgbFrame, scratch, writePng } from './helpers.js';
 import { pngCases } from './pngcases.js';
 
@@ -158,7 +159,7 @@ describe('natural order, --resume and --overwrite (chunks are independent passes
     fs.mkdirSync(partial);
     fs.writeFileSync(
       path.join(partial, RESUME_MANIFEST),
-      JSON.stringify({ version: 2, chunk: 3, overlap: 2, halo: 32, maxMemory: null, precision: 'f32', weights: 'x', plans: {} }),
+      JSON.stringify({ version: 2, chunk: 3, overlap: 2, halo: DEFAULT_HALO, maxMemory: null, precision: 'f32', weights: 'x', plans: {} }),
     );
     const bad = await cli(['upscale', input, '-o', out, '--weights', WEIGHTS, '--chunk', '2', '--resume', '--overwrite']);
     expect(bad.code).toBe(1);

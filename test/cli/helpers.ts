@@ -106,9 +106,11 @@ export function ffprobe(file: string): { streams: Array<Record<string, unknown>>
   return JSON.parse(r.stdout) as { streams: Array<Record<string, unknown>>; format: Record<string, unknown> };
 }
 
-/** Every frame of a video as 8-bit RGB (the way the CLI decodes). */
+/** Every frame of a video as 8-bit RGB, each decoded frame once (nothing dropped or repeated for the rate). */
 export function decodeRgb(file: string, width: number, height: number): Uint8Array[] {
-  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 1 << 28 });
+  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], {
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(`ffmpeg decode ${file}: ${r.stderr.toString()}`);
   const n = width * height * 3;
   const buf = new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength);
@@ -116,15 +118,30 @@ export function decodeRgb(file: string, width: number, height: number): Uint8Arr
   return Array.from({ length: buf.length / n }, (_, i) => buf.slice(i * n, (i + 1) * n));
 }
 
+/**
+ * Every frame as 8-bit RGB read the way the CLI reads video: with the matrix and range given (untagged SD
+ * video: BT.601 limited range), at full chroma resolution with accurate rounding.
+ */
+export function decodeRgbAs(file: string, width: number, height: number, colour = { matrix: 'smpte170m', range: 'tv' }): Uint8Array[] {
+  const conv = `scale=in_color_matrix=${colour.matrix}:in_range=${colour.range}:flags=bicubic+accurate_rnd+full_chroma_int+full_chroma_inp,format=rgb24`;
+  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-vf', conv, '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1'], {
+    maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) throw new Error(`ffmpeg decode ${file}: ${r.stderr.toString()}`);
+  return split(r.stdout, width * height * 3);
+}
+
 /** Every frame of a video as raw yuv420p planes (Y, then Cb, then Cr). */
 export function decodeYuv420(file: string, width: number, height: number): Uint8Array[] {
-  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], { maxBuffer: 1 << 28 });
+  const r = spawnSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', 'pipe:1'], {
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(`ffmpeg decode ${file}: ${r.stderr.toString()}`);
   return split(r.stdout, (width * height * 3) / 2);
 }
 
-/** 8-bit RGB frames to yuv420p the way the CLI's encoder converts them (BT.709, limited range). */
-export function toYuv420(frames: Array<{ data: ArrayLike<number> }>, width: number, height: number): Uint8Array[] {
+/** 8-bit RGB frames to limited-range yuv420p with a matrix (the CLI's for untagged SD video: BT.601, smpte170m). */
+export function toYuv420(frames: Array<{ data: ArrayLike<number> }>, width: number, height: number, matrix = 'smpte170m'): Uint8Array[] {
   const rgb = Buffer.concat(frames.map((f) => Buffer.from(Uint8Array.from(f.data))));
   const r = spawnSync(
     'ffmpeg',
@@ -141,7 +158,7 @@ export function toYuv420(frames: Array<{ data: ArrayLike<number> }>, width: numb
       '-i',
       'pipe:0',
       '-vf',
-      'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
+      `scale=out_color_matrix=${matrix}:out_range=tv,format=yuv420p`,
       '-f',
       'rawvideo',
       'pipe:1',

@@ -1,12 +1,15 @@
 // msvsr upscale on a video: ffmpeg pipes in and out, exact frame rate, audio carried over, and the frames equal
-// to the API's output up to H.264 CRF 16.
+// to the API's output up to H.264 CRF 16. (test/video has the timestamps, streams, colour, cuts and resume.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel, upscaleFrames, type Frame } from '../../src/index.js';
+import { frameTimestamps } from '../../src/node/analyze.js';
+import { decideColour } from '../../src/node/colour.js';
 import { Encoder } from '../../src/node/encode.js';
 import { findFfmpeg } from '../../src/node/ffmpeg.js';
-import { WEIGHTS, cli, decodeRgb, decodeYuv420, ensureBuilt, ffmpeg, ffprobe, listAll, psnr8, scratch, toYuv420 } from './helpers.js';
+import { pixelFormat, probeVideo } from '../../src/node/probe.js';
+import { WEIGHTS, cli, decodeRgbAs, decodeYuv420, ensureBuilt, ffmpeg, ffprobe, listAll, psnr8, scratch, toYuv420 } from './helpers.js';
 
 const W = 48;
 const H = 32;
@@ -76,8 +79,8 @@ describe('msvsr upscale <video>', () => {
     const inAudio = ffprobe(input).streams.find((s) => s.codec_type === 'audio')!;
     expect(a[0].nb_read_frames).toBe(inAudio.nb_read_frames); // copied, not re-encoded
 
-    // The same decoded input through the API.
-    const lq = decodeRgb(input, W, H);
+    // The same decoded input through the API, read as the CLI reads untagged SD video.
+    const lq = decodeRgbAs(input, W, H);
     expect(lq).toHaveLength(6);
     const model = await loadModel(WEIGHTS);
     const want = await upscaleFrames(
@@ -85,10 +88,25 @@ describe('msvsr upscale <video>', () => {
       { model, chunkSize: 10 },
     );
     // (1) The CLI hands ffmpeg exactly the API's frames: the API frames through the same encoder settings
-    // decode to the same pictures (x264 is deterministic).
-    const apiVideo = path.join(dir, 'api.mp4');
-    const enc = new Encoder(findFfmpeg(), { output: apiVideo, width: 4 * W, height: 4 * H, rate: { num: 30000, den: 1001 } });
-    for (const f of want) await enc.write(f);
+    // and timestamps decode to the same pictures (x264 is deterministic).
+    const tools = findFfmpeg();
+    const info = probeVideo(tools, input);
+    const { pts } = frameTimestamps(tools, info);
+    const apiVideo = path.join(dir, 'api.mov');
+    const enc = new Encoder(tools, {
+      output: apiVideo,
+      muxer: 'mov',
+      width: 4 * W,
+      height: 4 * H,
+      bits: 8,
+      timeBase: info.timeBase,
+      firstPts: pts[0],
+      codec: 'libx264',
+      codecArgs: ['-crf', '16'],
+      pixFmt: 'yuv420p',
+      colour: decideColour({}, pixelFormat(tools, 'yuv420p'), H),
+    });
+    for (const [i, f] of want.entries()) await enc.write(f, pts[i]);
     await enc.finish();
     const got = decodeYuv420(out, 4 * W, 4 * H);
     const api = decodeYuv420(apiVideo, 4 * W, 4 * H);
@@ -96,9 +114,9 @@ describe('msvsr upscale <video>', () => {
     for (let t = 0; t < 6; t++) expect(Buffer.compare(Buffer.from(got[t]), Buffer.from(api[t])), `frame ${t}`).toBe(0);
     // (2) Against the exact 8-bit API frames, the loss is CRF 16's. The random-weights output is close to
     // per-pixel colour noise, so it is measured where H.264 stores it — BT.709 yuv420p, the conversion the
-    // CLI asks ffmpeg for: measured 34.8-37.6 dB (Y), 35-39 dB (Cb/Cr); bound 32 dB. (Measured in RGB, the
+    // CLI asks ffmpeg for (BT.601 for this untagged SD input): bound 32 dB. (Measured in RGB, the
     // 4:2:0 chroma subsampling of that noise alone drops it to ~12 dB, which says nothing about the codec.)
-    const ref = toYuv420(want, 4 * W, 4 * H);
+    const ref = toYuv420(want, 4 * W, 4 * H, 'smpte170m');
     const n = 16 * W * H;
     for (let t = 0; t < 6; t++) {
       const y = psnr8(got[t].subarray(0, n), ref[t].subarray(0, n));

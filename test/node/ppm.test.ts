@@ -68,6 +68,15 @@ describe('PpmSplitter', () => {
     }
   });
 
+  it('16-bit frames (maxval 65535, big-endian samples) among 8-bit ones, however the stream is cut', () => {
+    // 2x1 pixels: samples 0x0102 0xfffe 0x0000 | 0x8000 0x00ff 0x1234, written most significant byte first
+    const words = [0x0102, 0xfffe, 0x0000, 0x8000, 0x00ff, 0x1234];
+    const be = Uint8Array.from(words.flatMap((w) => [w >> 8, w & 255]));
+    const s16 = cat(ppm(4, 3, A), ppm(2, 1, be, 'P6\n2 1\n65535\n'), ppm(4, 3, B));
+    const want: RgbFrame[] = [frame(4, 3, A), { width: 2, height: 1, data: Uint16Array.from(words), channels: 3 }, frame(4, 3, B)];
+    for (let i = 0; i <= s16.length; i++) expect(split(s16.subarray(0, i), s16.subarray(i)), `cut at ${i}`).toEqual(want);
+  });
+
   it('empty pieces change nothing', () => {
     const s = new PpmSplitter(SRC);
     expect(s.push(new Uint8Array(0))).toEqual([]);
@@ -101,8 +110,8 @@ describe('PpmSplitter', () => {
     ['raw RGB without a header', A, notPpm],
     ['a header that never ends', new TextEncoder().encode(`P6 ${'1'.repeat(70)}`), notPpm],
     ['garbage after a good frame', cat(ppm(4, 3, A), new TextEncoder().encode('xx')), notPpm],
-    ['16-bit frames (maxval 65535)', ppm(4, 3, A, 'P6\n4 3\n65535\n'), `${SRC}: ffmpeg produced 65535-level frames, expected 8-bit`],
-    ['maxval 15', ppm(4, 3, A, 'P6 4 3 15\n'), `${SRC}: ffmpeg produced 15-level frames, expected 8-bit`],
+    ['maxval 1023', ppm(4, 3, A, 'P6\n4 3\n1023\n'), `${SRC}: ffmpeg produced 1023-level frames, expected 8 or 16 bits`],
+    ['maxval 15', ppm(4, 3, A, 'P6 4 3 15\n'), `${SRC}: ffmpeg produced 15-level frames, expected 8 or 16 bits`],
   ];
   for (const [name, bytes, msg] of bad) {
     it(`${name}: "${msg.slice(SRC.length + 2)}", however it is cut`, () => {

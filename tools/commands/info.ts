@@ -1,11 +1,12 @@
-// `msvsr info`: the WebGPU adapter (name, backend, features, limits), ffmpeg and the default weights.
+// `msvsr info`: the WebGPU adapter (name, backend, features, limits), ffmpeg, the default weights and which
+// of PaddleGAN's published models (--model) are cached.
 import type { Command } from 'commander';
 import { formatInfo, gatherInfo } from '../../src/node/info.js';
 
 export function registerInfoCommand(program: Command): void {
   program
     .command('info')
-    .description('print the WebGPU adapter (name, backend, features, limits), ffmpeg and the default weights')
+    .description('print the WebGPU adapter (name, backend, features, limits), ffmpeg, the default weights and the cached models')
     .option('--json', 'print one JSON object')
     .addHelpText(
       'after',

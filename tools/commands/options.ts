@@ -32,7 +32,8 @@ export function bytesOption(v: string): number {
 export const ENVIRONMENT_HELP = `
 Environment:
   MSVSR_WEIGHTS       weights file to use when --weights is not given
-  MSVSR_CACHE_DIR     folder of the downloaded weights (default $XDG_CACHE_HOME/msvsr or ~/.cache/msvsr)
+  MSVSR_CACHE_DIR     folder of the downloaded weights and the tuner's choices (default $XDG_CACHE_HOME/msvsr or ~/.cache/msvsr)
   MSVSR_WEIGHTS_URL   where the default weights are downloaded from
+  MSVSR_MODELS_URL    a folder URL the --model files are downloaded from (default PaddleGAN's server)
   MSVSR_FFMPEG        path to ffmpeg (ffprobe next to it, or MSVSR_FFPROBE)
   MSVSR_ADAPTER       WebGPU adapter name filter`;
