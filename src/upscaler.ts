@@ -15,6 +15,8 @@ import { cropRgb, outputLike, pasteRgb, toNetworkInput, type Frame } from './fra
 import type { Model } from './model.js';
 import type { Precision } from './numeric/precision.js';
 import type { MsvsrConfig } from './weights/manifest.js';
+import { platform } from './platform/platform.js';
+import { Tuner, type TuneMode, type TuneTable } from './graph/tuner.js';
 import { checkHalo, checkPrecision } from './options.js';
 
 export interface UpscalerOptions {
@@ -37,6 +39,23 @@ export interface UpscalerOptions {
   retries?: number;
   /** Told what went wrong and what is tried next, for each recovery. */
   onRecover?: (message: string) => void;
+  /**
+   * Conv variants: 'off' (the direct conv everywhere), 'cached' (default: what earlier measurements on this
+   * adapter chose), 'full' (measure the shapes not measured yet, then use and keep the results).
+   */
+  tune?: TuneMode;
+}
+
+/** Where the tuner's measurements are kept (see Platform.loadState). */
+export const TUNE_STATE = 'tune.json';
+
+export function loadTuneTable(): TuneTable {
+  try {
+    const t = JSON.parse(platform().loadState(TUNE_STATE) ?? '{}');
+    return t && typeof t === 'object' && !Array.isArray(t) ? (t as TuneTable) : {};
+  } catch {
+    return {};
+  }
 }
 
 export interface WindowRequest {
@@ -84,6 +103,8 @@ export function planUpscale(gpu: Gpu, cfg: MsvsrConfig, r: WindowRequest, o: Ups
 export class Upscaler {
   private runner: MsvsrRunner | undefined;
   private budget: number;
+  /** The conv variants in use (the tuner's table); undefined with tune 'off'. */
+  tuner: Tuner | undefined;
   /** The plan in use (the last one made: a recovery may replace it with a smaller one). */
   plan: ChunkPlan | undefined;
   private request: WindowRequest | undefined;
@@ -132,10 +153,18 @@ export class Upscaler {
     const frame = { h: grid.frame.h, w: grid.frame.w };
     if (r && r.T === T && r.h === grid.th && r.w === grid.tw && r.frame.h === frame.h && r.frame.w === frame.w) return r;
     this.dropRunner();
+    const mode = this.o.tune ?? 'cached';
+    this.tuner ??= mode === 'off' ? undefined : new Tuner(this.gpu, mode, loadTuneTable());
+    const measured = this.tuner?.measured.length ?? 0;
     this.runner = await MsvsrRunner.create(this.gpu, this.model.cfg, this.model.tensors, T, grid.th, grid.tw, this.precision, {
       hrBandBytes: hrBandBytesFor(this.limits.maxBinding),
       frame,
+      tuner: this.tuner,
     });
+    if (this.tuner && this.tuner.measured.length > measured) {
+      // Merge with what other processes may have measured meanwhile, then keep.
+      platform().saveState(TUNE_STATE, JSON.stringify({ ...loadTuneTable(), ...this.tuner.table }));
+    }
     return this.runner;
   }
 

@@ -128,6 +128,27 @@ describe('conv2d (f16 storage) vs float64 CPU reference', () => {
   });
 });
 
+// Winograd F(4x4, 3x3) on every 3x3 stride-1 pad-1 case of the same matrix, against the same float64
+// reference and tolerance: its transforms reorder and scale the sums (interpolation points up to ±2, a
+// factor 8 in Aᵀ), which measured below 1e-5 of the output scale here.
+const winogradCases = [...cases, ...casesF16].filter((c) => c.shape.k === 3 && (c.shape.stride ?? 1) === 1 && (c.shape.pad ?? 1) === 1);
+
+describe('conv2d Winograd F(4x4, 3x3) vs float64 CPU reference', () => {
+  for (const c of winogradCases) {
+    it(`winograd ${c.name}`, async () => {
+      const f16 = c.shape.dtype === 'f16';
+      const { got, want } = await runCase(
+        { ...c, shape: { ...c.shape, variant: 'winograd' } },
+        f16 ? 900 + 7 * casesF16.indexOf(c) : 100 + 7 * cases.indexOf(c),
+      );
+      errors.push(`winograd ${c.name}: ${expectClose(got, want, f16 ? 2e-3 : 1e-4, c.name).toExponential(2)}`);
+    });
+  }
+  it("covers the network's 3x3 stride-1 families", () => {
+    expect(winogradCases.length).toBeGreaterThanOrEqual(20);
+  });
+});
+
 describe('conv2d shape checks', () => {
   it('rejects a source with the wrong channel count, naming it', async () => {
     const params = new ParamBuffer();

@@ -6,7 +6,8 @@ import { ParamBuffer } from '../gpu/params.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Precision } from '../numeric/precision.js';
 import type { NamedTensor } from '../weights/named-tensor.js';
-import { conv2d, convOutSize, packConv2d, packedConv2dSize, type Activation, type Conv2dShape, type RowBand } from '../kernels/conv2d.js';
+import type { ConvVariant } from './tuner.js';
+import { conv2d, convOutSize, packConvWeights, packedConvSize, type Activation, type Conv2dShape, type RowBand } from '../kernels/conv2d.js';
 import { deformConv } from '../kernels/deform_conv.js';
 import { flowWarp, type WarpPadding } from '../kernels/flow_warp.js';
 import { type ResizeOptions, type ResizeWindow, resize, resizeNormalize } from '../kernels/resize.js';
@@ -54,6 +55,8 @@ export class Builder {
     private readonly weights: ReadonlyMap<string, NamedTensor> | 'shapes-only',
     /** Storage type of activations. */
     readonly dtype: Precision,
+    /** Which variant computes a conv of this shape on `rows` x `cols` outputs (the tuner's choice); default direct. */
+    private readonly choose?: (shape: Conv2dShape, rows: number, cols: number) => ConvVariant,
   ) {}
 
   /** The tensor `name`, which must have shape `want`. */
@@ -75,7 +78,7 @@ export class Builder {
    * hybrid_conv_last(lh) is one conv over concat[x, lh] with both weights side by side and the biases added.
    */
   private pack(parts: { name: string; sources: number[] }[], shape: Conv2dShape): Packed {
-    const key = JSON.stringify(parts);
+    const key = JSON.stringify([parts, shape.variant ?? 'direct']);
     const hit = this.packed.get(key);
     if (hit) return hit;
     const k = shape.k;
@@ -86,7 +89,7 @@ export class Builder {
         this.tensor(`${p.name}.weight`, [shape.cout, pin, k, k]);
         this.tensor(`${p.name}.bias`, [shape.cout]);
       }
-      const size = packedConv2dSize(shape);
+      const size = packedConvSize(shape);
       const reserved = { wOff: this.params.reserve(size.w), bOff: this.params.reserve(size.b) };
       this.packed.set(key, reserved);
       return reserved;
@@ -104,7 +107,7 @@ export class Builder {
       }
       c0 += pin;
     }
-    const { w, b } = packConv2d(weight, bias, shape);
+    const { w, b } = packConvWeights(weight, bias, shape);
     const p = { wOff: this.params.add(w), bOff: this.params.add(b) };
     this.packed.set(key, p);
     return p;
@@ -156,7 +159,7 @@ export class Builder {
     const band = o.band;
     const oh = band ? (o.outRows ?? band.rowStart + band.rows - band.outY0) : convOutSize(x.h, k, stride, 1);
     const ow = convOutSize(x.w, k, stride, 1);
-    const shape: Conv2dShape = {
+    const base: Conv2dShape = {
       sources: all.map((v) => v.c),
       cout,
       k,
@@ -169,6 +172,7 @@ export class Builder {
       maxResidue: o.head?.maxResidue,
       dtype: this.dtype,
     };
+    const shape: Conv2dShape = { ...base, ...this.choose?.(base, band ? band.rows : oh, ow) };
     const label = o.label ?? parts.map((p) => p.name).join('+');
     const p = this.pack(
       parts.map((q) => ({ name: q.name, sources: q.srcs.map((v) => v.c) })),

@@ -9,6 +9,8 @@ import type { Precision } from '../numeric/precision.js';
 import { Builder } from './builder.js';
 import { Plan } from './plan.js';
 import { buildMsvsr, hrBandBytesFor, type MsvsrGraph, type BuildOptions } from './msvsr.js';
+import { DEFAULT_VARIANT, shapeKey, type Tuner } from './tuner.js';
+import type { Conv2dShape } from '../kernels/conv2d.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
 import type { NamedTensor } from '../weights/named-tensor.js';
 
@@ -35,11 +37,27 @@ export class MsvsrRunner {
     h: number,
     w: number,
     dtype: Precision = 'f32',
-    opts: BuildOptions = {},
+    opts: BuildOptions & { tuner?: Tuner } = {},
   ): Promise<MsvsrRunner> {
     if (dtype === 'f16') gpu.requireFeature('shader-f16', 'precision f16', 'use precision f32');
-    const b = new Builder(weights, dtype);
     const hrBandBytes = opts.hrBandBytes ?? hrBandBytesFor(gpu.limits.maxStorageBufferBindingSize);
+    const tuner = opts.tuner;
+    if (tuner?.mode === 'full') {
+      // The convs of this plan, from its graph recorded with shapes only, measured where the table lacks them.
+      const convs: { shape: Conv2dShape; rows: number; cols: number }[] = [];
+      const seen = new Set<string>();
+      const rec = new Builder('shapes-only', dtype, (shape, rows, cols) => {
+        const k = shapeKey(shape, rows, cols);
+        if (!seen.has(k)) {
+          seen.add(k);
+          convs.push({ shape, rows, cols });
+        }
+        return DEFAULT_VARIANT;
+      });
+      buildMsvsr(rec, cfg, T, h, w, { ...opts, hrBandBytes, taps: false });
+      await tuner.tune(convs);
+    }
+    const b = new Builder(weights, dtype, tuner ? (s, rows, cols) => tuner.choose(s, rows, cols) : undefined);
     const net = buildMsvsr(b, cfg, T, h, w, { ...opts, hrBandBytes });
     b.uploadWeights(gpu);
     try {

@@ -1,9 +1,10 @@
-import { conv2d as source } from './wgsl.gen.js';
+import { conv2d as conv2dSource, conv2d_common as commonSource } from './wgsl.gen.js';
 import { Kernel, type Dispatch } from './kernel.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Precision } from '../numeric/precision.js';
 import { placeholder } from './placeholder.js';
+import { packWinograd, type WinogradTiling, winogradApplies, winogradKernel, winogradSpec, winogradSpecs, winogradWorkgroups } from './conv2d_winograd.js';
 
 /** conv2d.wgsl's template parameters. */
 export type Conv2dSpec = {
@@ -31,7 +32,7 @@ export type Conv2dSpec = {
 /** The register/workgroup tiling: the only tuning knobs. */
 export type Conv2dTiling = { PX: number; OVN: number; TPX: number; TPY: number; TPO: number; CK: number };
 
-const kernel = new Kernel<Conv2dSpec>('conv2d', source);
+const kernel = new Kernel<Conv2dSpec>('conv2d', `${conv2dSource}\n${commonSource}`);
 
 export type Activation = 'none' | 'lrelu' | 'relu';
 
@@ -61,6 +62,12 @@ export interface Conv2dShape {
   dtype?: Precision;
   /** Override of the register/workgroup tiling (tuning experiments; default: conv2dTilings). */
   tiling?: Partial<Conv2dTiling>;
+  /**
+   * The algorithm: 'direct' (default) or 'winograd' (F(4x4, 3x3), 3x3 stride-1 convs only; its weights are
+   * packed with packWinograd), with an optional blocking override.
+   */
+  variant?: 'direct' | 'winograd';
+  winograd?: Partial<WinogradTiling>;
 }
 
 const MAX_SLOTS = 6;
@@ -88,6 +95,11 @@ export function conv2dTilings(s: Conv2dShape): Conv2dTiling[] {
 
 /** The specializations of a conv shape, one per tiling of conv2dTilings (in order of preference). */
 export function conv2dSpecs(s: Conv2dShape): Conv2dSpec[] {
+  return conv2dTilings(s).map((t) => ({ ...conv2dBase(s), ...t }));
+}
+
+/** The specialization values that do not depend on the algorithm's tiling (the shape and the epilogue). */
+function conv2dBase(s: Conv2dShape): Omit<Conv2dSpec, keyof Conv2dTiling> {
   const nres = s.residuals ?? 0;
   if (s.sources.length < 1 || s.sources.length + nres > MAX_SLOTS) {
     throw new Error(`conv2d: ${s.sources.length} sources + ${nres} residuals exceed ${MAX_SLOTS} slots`);
@@ -120,7 +132,18 @@ export function conv2dSpecs(s: Conv2dShape): Conv2dSpec[] {
     OFF4: s.head ? (s.cout * 2) / 3 / 4 : 0,
     MAX_RESIDUE: s.maxResidue ?? 10,
   } satisfies Omit<Conv2dSpec, keyof Conv2dTiling>;
-  return conv2dTilings(s).map((t) => ({ ...base, ...t }));
+  return base;
+}
+
+/** Packs a conv's weights for its variant (see packConv2d, packWinograd). */
+export function packConvWeights(weight: Float32Array, bias: Float32Array | undefined, s: Conv2dShape): { w: Float32Array; b: Float32Array } {
+  return s.variant === 'winograd' ? packWinograd(weight, bias, s) : packConv2d(weight, bias, s);
+}
+
+/** Floats of a packed weight and bias for the conv's variant. */
+export function packedConvSize(s: Conv2dShape): { w: number; b: number } {
+  const d = packedConv2dSize(s);
+  return s.variant === 'winograd' ? { w: (d.w / 9) * 36, b: d.b } : d;
 }
 
 /** The specialization conv2d runs for a shape on a device: the preferred tiling that fits its limits. */
@@ -248,12 +271,10 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
   if (b.head && s.head === 'align' && (b.head.h !== b.out.h || b.head.w !== outW || b.head.c !== 2 || b.head.dtype !== dtype)) {
     throw new Error(`${label}: flow is ${shape(b.head)}, expected ${b.out.h}x${outW}x2 ${dtype}`);
   }
-  const spec = conv2dSpec(gpu, s);
-  const pipeline = await kernel.pipeline(gpu, spec);
   const slots: Record<string, GPUBufferBinding | GPUBuffer> = { weights: b.weights, dst: b.out.binding };
   const bound = [...b.sources, ...res, ...(b.head ? [b.head] : [])];
   for (let i = 0; i < MAX_SLOTS; i++) slots[`src${i}`] = i < bound.length ? bound[i].binding : placeholder(gpu);
-  const bindGroup = kernel.bindGroup(gpu, slots, {
+  const uniforms = {
     inH: band.inH,
     inW: src0.w,
     inY0: band.inY0,
@@ -265,10 +286,25 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
     bOff: b.bOff,
     upH: img?.h ?? 0,
     upW: img?.w ?? 0,
-  });
-  const tx = spec.TPX * spec.PX;
-  const ty = spec.TPY;
-  const to = spec.TPO * spec.OVN;
+  };
+  let pipeline: GPUComputePipeline;
+  let bindGroup: GPUBindGroup;
+  let workgroups: [number, number, number];
+  let algo = '';
+  if (s.variant === 'winograd') {
+    if (!winogradApplies(s)) throw new Error(`${label}: Winograd F(4x4, 3x3) needs a 3x3 stride-1 pad-1 conv`);
+    const { K: _k, STRIDE: _s, PAD: _p, ...base } = conv2dBase(s);
+    const spec = winogradSpec(gpu, winogradSpecs(base, s, s.winograd));
+    pipeline = await winogradKernel.pipeline(gpu, spec);
+    bindGroup = winogradKernel.bindGroup(gpu, slots, uniforms);
+    workgroups = winogradWorkgroups(spec, outW, band.rows, Math.ceil(s.cout / 4));
+    algo = ' winograd';
+  } else {
+    const spec = conv2dSpec(gpu, s);
+    pipeline = await kernel.pipeline(gpu, spec);
+    bindGroup = kernel.bindGroup(gpu, slots, uniforms);
+    workgroups = [Math.ceil(outW / (spec.TPX * spec.PX)), Math.ceil(band.rows / spec.TPY), Math.ceil(Math.ceil(s.cout / 4) / (spec.TPO * spec.OVN))];
+  }
   const cin = s.sources.reduce((a, c) => a + c, 0);
   const epi = [
     s.act && s.act !== 'none' ? s.act : '',
@@ -282,10 +318,10 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
   const macs = band.rows * outW * s.cout * cin * s.k * s.k;
   return {
     label,
-    op: `conv${s.k}x${s.k}${stride > 1 ? ` s${stride}` : ''} ${cin}->${s.cout}${epi ? ` ${epi}` : ''} @${gridH}x${outW}`,
+    op: `conv${s.k}x${s.k}${stride > 1 ? ` s${stride}` : ''} ${cin}->${s.cout}${epi ? ` ${epi}` : ''} @${gridH}x${outW}${algo}`,
     pipeline,
     bindGroup,
-    workgroups: [Math.ceil(outW / tx), Math.ceil(band.rows / ty), Math.ceil(Math.ceil(s.cout / 4) / to)],
+    workgroups,
     macs,
     flops: 2 * macs,
     bytes: [...b.sources, ...res, b.out].reduce((a, t) => a + t.bytes, 0) + (s.cout * cin * s.k * s.k + s.cout) * 4,

@@ -21,6 +21,8 @@
 //                         stage-2 [offsets | masks] tensor of the same step (same layout as the output).
 //    R is MAX_RESIDUE, PaddleGAN's max_residue_magnitude (10).
 //
+// The slot readers and the epilogues are in conv2d_common.wgsl, shared with conv2d_winograd.wgsl.
+//
 // Row bands: a dispatch computes conv-grid rows [rowStart, rowStart + rows) of an image whose input has
 // inH rows. Source buffers may hold only a band of the input (image row inY0 at buffer row 0), and dst,
 // residual and head buffers a band of the output (grid row outY0 at buffer row 0). Whole tensors are the
@@ -92,64 +94,6 @@ struct Dims {
 
 var<workgroup> tileIn: array<vec4<f32>, TYIN * TXIN * CK>;
 var<workgroup> tileW: array<vec4<f32>, TO * KK * CK * 4u>;
-
-fn srcLoad(slot: u32, i: u32) -> vec4<f32> {
-  switch slot {
-    case 0u: { return vec4<f32>(src0[i]); }
-    case 1u: { return vec4<f32>(src1[i]); }
-    case 2u: { return vec4<f32>(src2[i]); }
-    case 3u: { return vec4<f32>(src3[i]); }
-    case 4u: { return vec4<f32>(src4[i]); }
-    default: { return vec4<f32>(src5[i]); }
-  }
-}
-
-fn srcC4(slot: u32) -> u32 {
-  return array<u32, 6>(C0, C1, C2, C3, C4, C5)[slot];
-}
-
-// Clamped so that no implementation's exp/tanh overflows into NaN; both saturate long before the bound.
-fn sigmoid4(v: vec4<f32>) -> vec4<f32> {
-  return 1.0 / (1.0 + exp(-clamp(v, vec4<f32>(-80.0), vec4<f32>(80.0))));
-}
-
-fn offsetHead(v: vec4<f32>, ov: u32, pix: u32, i: u32) -> vec4<f32> {
-  if (HEAD == 1u) {
-    if (ov < OFF4) {
-      let f = srcLoad(NIN, pix);  // flow: (x, y) displacement; DCN offsets are (y, x) per tap
-      return MAX_RESIDUE * tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))) + f.yxyx;
-    }
-    return sigmoid4(v);
-  }
-  let pre = srcLoad(NIN, i);
-  if (ov < OFF4) {
-    return MAX_RESIDUE * tanh(clamp(v, vec4<f32>(-15.0), vec4<f32>(15.0))) + pre;
-  }
-  return (sigmoid4(v) + pre) * 0.5;
-}
-
-// Bilinear x4 upsample (align_corners=False; Paddle's ratio in/out = 0.25 exactly) of the image in slot
-// NIN + NRES - 1 at output pixel (y, x): src = (dst + 0.5) * 0.25 - 0.5, clamped below at 0.
-fn upsampled(y: u32, x: u32) -> vec4<f32> {
-  let sy = max((f32(y) + 0.5) * 0.25 - 0.5, 0.0);
-  let sx = max((f32(x) + 0.5) * 0.25 - 0.5, 0.0);
-  let y0 = u32(sy);
-  let x0 = u32(sx);
-  let y1 = min(y0 + 1u, dims.upH - 1u);
-  let x1 = min(x0 + 1u, dims.upW - 1u);
-  let ly = sy - f32(y0);
-  let lx = sx - f32(x0);
-  let slot = NIN + NRES - 1u;
-  let top = (1.0 - lx) * srcLoad(slot, y0 * dims.upW + x0) + lx * srcLoad(slot, y0 * dims.upW + x1);
-  let bot = (1.0 - lx) * srcLoad(slot, y1 * dims.upW + x0) + lx * srcLoad(slot, y1 * dims.upW + x1);
-  return (1.0 - ly) * top + ly * bot;
-}
-
-fn activate(v: vec4<f32>) -> vec4<f32> {
-  if (ACT == 1u) { return select(v * 0.1, v, v >= vec4<f32>(0.0)); }
-  if (ACT == 2u) { return max(v, vec4<f32>(0.0)); }
-  return v;
-}
 
 @compute @workgroup_size(NT)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -227,8 +171,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let x = x0 + tx * PX + p;
     if (x >= dims.outW) { break; }
     if (SHUFFLE) {
-      // Output vec4 ov holds conv channels 4ov..4ov+3 = channel ov of the shuffled tensor at the 2x2
-      // sub-pixels (i, j) -> component 2i+j. Four consecutive ov make one stored vec4 per sub-pixel.
       for (var g = 0u; g < OVN / 4u; g++) {
         let ov = ovT + g * 4u;
         if (ov >= COUT4) { break; }
@@ -236,31 +178,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         for (var k = 0u; k < 4u; k++) {
           r[k] = activate(acc[p * OVN + g * 4u + k] + weights[dims.bOff + ov + k]);
         }
-        for (var s = 0u; s < 4u; s++) {
-          let hy = 2u * by + s / 2u;
-          let hx = 2u * x + s % 2u;
-          dst[(hy * 2u * dims.outW + hx) * OUT_C4 + ov / 4u] = vec4<S>(vec4<f32>(r[0][s], r[1][s], r[2][s], r[3][s]));
-        }
+        storeShuffled(r, ov, by, x);
       }
     } else {
       for (var o = 0u; o < OVN; o++) {
         let ov = ovT + o;
         if (ov >= COUT4) { break; }
-        let pix = by * dims.outW + x;
-        let i = pix * COUT4 + ov;
-        var v = acc[p * OVN + o] + weights[dims.bOff + ov];
-        if (HEAD != 0u) {
-          v = offsetHead(v, ov, pix, i);
-        } else {
-          v = activate(v);
-          for (var r = 0u; r < NRES - select(0u, 1u, UPRES); r++) {
-            v += srcLoad(NIN + r, i);
-          }
-          if (UPRES) {
-            v += upsampled(y, x);
-          }
-        }
-        dst[i] = vec4<S>(v);
+        dst[(by * dims.outW + x) * COUT4 + ov] = vec4<S>(finish(acc[p * OVN + o], ov, y, by, x));
       }
     }
   }

@@ -13,4 +13,19 @@ export const browserPlatform: Platform = {
   readFile: (source) => fetchBytes(source),
   env: () => undefined,
   adapterHelp: 'Use a browser with WebGPU enabled (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows).',
+  loadState(name) {
+    try {
+      return globalThis.localStorage?.getItem(`msvsr:${name}`) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  },
+  saveState(name, text) {
+    try {
+      globalThis.localStorage?.setItem(`msvsr:${name}`, text);
+    } catch {
+      // storage full or disabled: the state is only an optimisation
+    }
+  },
+  stateLocation: (name) => `localStorage["msvsr:${name}"]`,
 };

@@ -1,5 +1,8 @@
 // Node host: dawn.node for WebGPU, the file system for weights. Only Node entry points import this file.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchBytes } from './download.js';
 import type { Platform } from './platform.js';
@@ -52,4 +55,32 @@ export const nodePlatform: Platform = {
     '(Debian 12: add bookworm-backports from your Debian mirror to the apt sources, then ' +
     'apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers; the README has the command). ' +
     'MSVSR_ADAPTER=<name> picks an adapter by name.',
+  loadState(name) {
+    try {
+      return readFileSync(path.join(cacheDir(), name), 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+  saveState(name, text) {
+    const file = path.join(cacheDir(), name);
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, text);
+      renameSync(tmp, file);
+    } catch {
+      // a read-only cache folder: the state is only an optimisation
+    }
+  },
+  stateLocation: (name) => path.join(cacheDir(), name),
 };
+
+/** MSVSR_CACHE_DIR, else $XDG_CACHE_HOME/msvsr (an absolute XDG_CACHE_HOME only), else ~/.cache/msvsr. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MSVSR_CACHE_DIR) return path.resolve(env.MSVSR_CACHE_DIR);
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'msvsr');
+  if (process.platform === 'win32' && env.LOCALAPPDATA) return path.join(env.LOCALAPPDATA, 'msvsr', 'cache');
+  return path.join(os.homedir(), '.cache', 'msvsr');
+}

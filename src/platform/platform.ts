@@ -13,6 +13,14 @@ export interface Platform {
   env(name: string): string | undefined;
   /** Text that tells a user how to get a WebGPU adapter on this platform. */
   adapterHelp: string;
+  /**
+   * A small persistent store for what the library learns about the machine (the tuner's measurements): a file
+   * in the cache folder in Node, localStorage in a browser. Failures are ignored (the store is an optimisation).
+   */
+  loadState(name: string): string | undefined;
+  saveState(name: string, text: string): void;
+  /** Where loadState/saveState keep `name`, for messages (e.g. msvsr info). */
+  stateLocation(name: string): string;
 }
 
 let current: Platform | undefined;

@@ -1,0 +1,91 @@
+// The autotuner: it measures every variant of a conv and picks the fastest, keeps its choices per adapter and
+// shape, and the network is exact whichever variants it picks (Winograd everywhere it applies, checked
+// against the PyTorch reference).
+import { describe, expect, it } from 'vitest';
+import { MsvsrRunner } from '../src/graph/msvsr-runner.js';
+import { convCandidates, DEFAULT_VARIANT, shapeKey, Tuner, tuneConv, type ConvVariant, type TuneTable } from '../src/graph/tuner.js';
+import { winogradApplies } from '../src/kernels/conv2d_winograd.js';
+import type { Conv2dShape } from '../src/kernels/conv2d.js';
+import { chwToHwc, loadGolden } from './fixtures.js';
+import { useGpu } from './helpers.js';
+import { maxAbsDiff } from './reference/ops.js';
+
+const suite = useGpu();
+
+/** A tuner that answers without measuring: Winograd wherever it applies. */
+class WinogradEverywhere extends Tuner {
+  used = 0;
+  override choose(s: Conv2dShape): ConvVariant {
+    if (!winogradApplies(s)) return DEFAULT_VARIANT;
+    this.used++;
+    return { variant: 'winograd' };
+  }
+}
+
+describe('tuner', () => {
+  it('times every candidate and picks the fastest', async () => {
+    const s: Conv2dShape = { sources: [32], cout: 32, k: 3, act: 'lrelu' };
+    const r = await tuneConv(suite.gpu, s, 16, 24, 2);
+    expect(r.times.map((t) => t.variant)).toEqual(convCandidates(s));
+    expect(r.times.some((t) => t.variant.variant === 'winograd')).toBe(true);
+    const ok = r.times.filter((t) => t.ms !== undefined);
+    expect(ok.length).toBe(r.times.length);
+    expect(r.ms).toBe(Math.min(...ok.map((t) => t.ms!)));
+    expect(r.times.find((t) => t.ms === r.ms)?.variant).toEqual(r.choice);
+    // a stride-2 conv has no Winograd candidate, and is timed on an input twice its output's size
+    const s2: Conv2dShape = { sources: [3], cout: 32, k: 3, stride: 2 };
+    expect(convCandidates(s2).every((c) => c.variant === 'direct')).toBe(true);
+    const r2 = await tuneConv(suite.gpu, s2, 6, 8, 1);
+    expect(r2.times.every((t) => t.ms !== undefined && t.error === undefined)).toBe(true);
+  });
+
+  it("'full' measures what the table lacks once, 'cached' only reads, 'off' ignores the table", async () => {
+    const table: TuneTable = {};
+    const s: Conv2dShape = { sources: [8], cout: 16, k: 3 };
+    const full = new Tuner(suite.gpu, 'full', table);
+    expect(
+      await full.tune([
+        { shape: s, rows: 8, cols: 8 },
+        { shape: s, rows: 8, cols: 8 },
+      ]),
+    ).toBe(1);
+    expect(Object.keys(table)).toHaveLength(1);
+    expect(Object.keys(table)[0]).toContain(shapeKey(s, 8, 8));
+    expect(await full.tune([{ shape: s, rows: 8, cols: 8 }])).toBe(0);
+    const choice = Object.values(table)[0].choice;
+    expect(new Tuner(suite.gpu, 'cached', table).choose(s, 8, 8)).toEqual(choice);
+    expect(await new Tuner(suite.gpu, 'cached', {}).tune([{ shape: s, rows: 8, cols: 8 }])).toBe(0);
+    expect(new Tuner(suite.gpu, 'off', table).choose(s, 8, 8)).toEqual(DEFAULT_VARIANT);
+    expect(new Tuner(suite.gpu, 'cached', {}).choose(s, 8, 8)).toEqual(DEFAULT_VARIANT);
+  });
+});
+
+describe('the network with Winograd wherever it applies', () => {
+  // Same tolerance as the direct conv's golden tests (1e-3: ~70 convs in sequence with recurrences); measured
+  // 6.5e-6 (direct: 6.4e-6).
+  // PP-MSVSR-L (l_t3_24x32) measured 1.7e-5 too, but compiling its Winograd pipelines takes 3 minutes on
+  // lavapipe: the conv tests cover its shapes, this one the network's wiring.
+  for (const name of ['t2_32x48']) {
+    it(`${name} matches the PyTorch reference`, async () => {
+      const g = loadGolden(name);
+      const tuner = new WinogradEverywhere(suite.gpu, 'cached', {});
+      const t0 = performance.now();
+      const runner = await MsvsrRunner.create(suite.gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f32', { tuner });
+      console.log(`winograd ${name}: plan built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      try {
+        expect(tuner.used).toBeGreaterThan(20);
+        const t1 = performance.now();
+        const outs = await runner.run(g.frames);
+        console.log(`winograd ${name}: run in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+        const ref = g.tensors.get('out')!;
+        outs.forEach((o, t) => {
+          const { err } = maxAbsDiff(o, chwToHwc(ref.data, 3, 4 * g.H, 4 * g.W, t));
+          console.log(`winograd ${name} out[${t}] max|err| ${err.toExponential(2)}`);
+          expect(err).toBeLessThanOrEqual(1e-3);
+        });
+      } finally {
+        runner.destroy();
+      }
+    });
+  }
+});
