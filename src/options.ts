@@ -35,7 +35,7 @@ export function checkOverlap(n: number | undefined, option = 'overlap'): number 
 }
 
 /** Context around each tile's core, in low-resolution pixels (see docs/tiling-and-overlap.md). */
-export const DEFAULT_HALO = 32;
+export const DEFAULT_HALO = 48;
 
 export function checkHalo(n: number | undefined, option = 'halo'): number {
   const v = n ?? DEFAULT_HALO;

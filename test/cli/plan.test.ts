@@ -19,7 +19,7 @@ describe('msvsr plan', () => {
     expect(p.bytes.total).toBeLessThanOrEqual(p.budget);
     expect(p.tile.count).toBe(p.tile.columns * p.tile.rows);
     const t = await cli(['plan', '--size', '1920x1080']);
-    expect(t.stdout).toContain(`tiles:         ${p.tile.count} (${p.tile.columns} x ${p.tile.rows}) of ${p.tile.width}x${p.tile.height}, halo 32`);
+    expect(t.stdout).toContain(`tiles:         ${p.tile.count} (${p.tile.columns} x ${p.tile.rows}) of ${p.tile.width}x${p.tile.height}, halo 48`);
   });
 
   it('a small input runs whole; --max-memory and --precision f16 change the plan; a bad size is refused', async () => {
