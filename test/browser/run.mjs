@@ -11,10 +11,10 @@
 // package playwright-core (a dev dependency).
 // On a machine without a GPU, Chromium's WebGPU runs on SwiftShader's Vulkan (a CPU adapter): slow, and
 // most of the time of a first pass is compiling its 35 pipelines (about 45 s on two cores), whatever the size.
-import http from 'node:http';
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startWebServer } from '../../tools/serve-web.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const TOLERANCE = 1e-3;
@@ -39,61 +39,6 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
   '--enable-unsafe-webgpu',
 ];
-
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wgsl': 'text/plain; charset=utf-8',
-  '.pdparams': 'application/octet-stream',
-  '.safetensors': 'application/octet-stream',
-};
-
-/**
- * A static file server for `root` on 127.0.0.1 (an ephemeral port unless given). `dist`, when given, is
- * served as /dist/ in place of root/dist (a build made elsewhere, e.g. a fresh one in a temporary folder).
- */
-export async function startServer(root = ROOT, o = {}) {
-  const dist = o.dist ? path.resolve(o.dist) : undefined;
-  const server = http.createServer(async (req, res) => {
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405).end();
-        return;
-      }
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const rel = decodeURIComponent(url.pathname);
-      const [base, sub] = dist && rel.startsWith('/dist/') ? [dist, rel.slice('/dist'.length)] : [root, rel];
-      const file = path.resolve(base, `.${sub}`);
-      if (file !== base && !file.startsWith(base + path.sep)) {
-        res.writeHead(403).end();
-        return;
-      }
-      const st = await fsp.stat(file).catch(() => undefined);
-      if (!st?.isFile()) {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${url.pathname}`);
-        return;
-      }
-      const body = await fsp.readFile(file);
-      res.writeHead(200, {
-        'content-type': MIME[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'content-length': body.length,
-        'cache-control': 'no-store',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } catch (e) {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end(String(e));
-    }
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port: p } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  return { server, url: `http://127.0.0.1:${p}`, close: () => new Promise((r) => server.close(() => r(undefined))) };
-}
 
 /** The Chromium to drive: CHROMIUM_PATH, else the first of the usual places that exists. */
 export function findChromium(env = process.env) {
@@ -138,7 +83,8 @@ export async function runBrowserCheck(o = {}) {
   if (!existsSync(path.join(dist, 'src/browser.js'))) throw new Error(`${path.join(dist, 'src/browser.js')} is missing: run npm run build first`);
 
   const t0 = performance.now();
-  const srv = await startServer(ROOT, { dist });
+  // the repository root, with `dist` (a build made elsewhere, e.g. a fresh one in a temporary folder) as /dist/
+  const srv = await startWebServer({ dir: ROOT, mounts: { '/dist/': dist } });
   const console_ = [];
   let browser;
   try {
@@ -156,7 +102,7 @@ export async function runBrowserCheck(o = {}) {
     const q = new URLSearchParams({ case: caseName });
     if (o.weights) q.set('weights', o.weights);
     if (o.repeat) q.set('repeat', String(o.repeat));
-    await page.goto(`${srv.url}/test/browser/page.html?${q}`, { waitUntil: 'load' });
+    await page.goto(`${srv.url}test/browser/page.html?${q}`, { waitUntil: 'load' });
     let result;
     try {
       await Promise.race([page.waitForFunction(() => window.__msvsr !== undefined, null, { timeout: timeoutMs, polling: 250 }), crashed]);
