@@ -15,7 +15,18 @@ export {
   type UpscaleOptions,
   type UpscalerOptions,
 } from './api.js';
-export { DEFAULT_CHUNK, DEFAULT_HALO, DEFAULT_OVERLAP, OptionError, checkChunkSize, checkHalo, checkOverlap, checkPrecision, parseBytes } from './options.js';
+export {
+  DEFAULT_CHUNK,
+  DEFAULT_HALO,
+  DEFAULT_OVERLAP,
+  OptionError,
+  checkChunkSize,
+  checkHalo,
+  checkOverlap,
+  checkPrecision,
+  checkTune,
+  parseBytes,
+} from './options.js';
 export { defaultBudget, planChunk, PlanLimitError, type ChunkPlan, type MemoryLimits, type PlanRequest } from './graph/planner.js';
 export { streamStart, temporalWindows, type Window } from './windows.js';
 export { loadTuneTable, TUNE_STATE } from './upscaler.js';

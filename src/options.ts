@@ -73,3 +73,10 @@ export function checkPrecision(p: unknown, option = 'precision'): Precision {
   if (!isPrecision(v)) throw new OptionError(`${option} '${String(v)}': use 'f32' or 'f16'`, option);
   return v;
 }
+
+/** Which conv variants run (see graph/tuner.ts): default 'cached'. */
+export function checkTune(t: unknown, option = 'tune'): 'off' | 'cached' | 'full' {
+  const v = t ?? 'cached';
+  if (v !== 'off' && v !== 'cached' && v !== 'full') throw new OptionError(`${option} '${String(v)}': use 'off', 'cached' or 'full'`, option);
+  return v;
+}

@@ -9,7 +9,7 @@ import { Gpu, GpuError, type DeviceOptions } from './gpu/device.js';
 import { OutOfMemoryError, PlanAllocationError } from './gpu/errors.js';
 import { MsvsrRunner } from './graph/msvsr-runner.js';
 import { hrBandBytesFor, UPSCALE } from './graph/msvsr.js';
-import { defaultBudget, planChunk, type ChunkPlan, type MemoryLimits } from './graph/planner.js';
+import { type ChooseVariant, defaultBudget, planChunk, type ChunkPlan, type MemoryLimits } from './graph/planner.js';
 import { isWhole, type TileGrid } from './graph/tiles.js';
 import { cropRgb, outputLike, pasteRgb, toNetworkInput, type Frame } from './frames.js';
 import type { Model } from './model.js';
@@ -17,7 +17,7 @@ import type { Precision } from './numeric/precision.js';
 import type { MsvsrConfig } from './weights/manifest.js';
 import { platform } from './platform/platform.js';
 import { Tuner, type TuneMode, type TuneTable } from './graph/tuner.js';
-import { checkHalo, checkPrecision } from './options.js';
+import { checkHalo, checkPrecision, checkTune } from './options.js';
 
 export interface UpscalerOptions {
   precision?: Precision;
@@ -49,13 +49,26 @@ export interface UpscalerOptions {
 /** Where the tuner's measurements are kept (see Platform.loadState). */
 export const TUNE_STATE = 'tune.json';
 
+/**
+ * The tuner's table as kept (an empty one when there is none or it is unreadable). Entries that are not
+ * objects with a choice and a time are dropped; what a choice says is checked when it is used (Tuner.choose).
+ */
 export function loadTuneTable(): TuneTable {
+  let t: unknown;
   try {
-    const t = JSON.parse(platform().loadState(TUNE_STATE) ?? '{}');
-    return t && typeof t === 'object' && !Array.isArray(t) ? (t as TuneTable) : {};
+    t = JSON.parse(platform().loadState(TUNE_STATE) ?? '{}');
   } catch {
     return {};
   }
+  const out: TuneTable = {};
+  if (!t || typeof t !== 'object' || Array.isArray(t)) return out;
+  for (const [k, v] of Object.entries(t as Record<string, unknown>)) {
+    const e = v as Partial<TuneTable[string]> | null;
+    if (e && typeof e === 'object' && e.choice && typeof e.choice === 'object' && Number.isFinite(e.ms)) {
+      out[k] = { choice: e.choice, ms: e.ms as number, candidates: Number(e.candidates) || 0 };
+    }
+  }
+  return out;
 }
 
 export interface WindowRequest {
@@ -83,7 +96,7 @@ export function plannerLimits(
 }
 
 /** The plan an Upscaler with these options would make on this device (the CLI plans before it resumes). */
-export function planUpscale(gpu: Gpu, cfg: MsvsrConfig, r: WindowRequest, o: UpscalerOptions, budget?: number): ChunkPlan {
+export function planUpscale(gpu: Gpu, cfg: MsvsrConfig, r: WindowRequest, o: UpscalerOptions, budget?: number, choose?: ChooseVariant): ChunkPlan {
   return planChunk({
     cfg,
     precision: checkPrecision(o.precision),
@@ -97,6 +110,7 @@ export function planUpscale(gpu: Gpu, cfg: MsvsrConfig, r: WindowRequest, o: Ups
     tiling: o.tiling,
     tileSize: o.tileSize,
     limits: plannerLimits(gpu, o, budget),
+    choose,
   });
 }
 
@@ -122,6 +136,7 @@ export class Upscaler {
   static async create(model: Model, o: UpscalerOptions = {}): Promise<Upscaler> {
     const precision = checkPrecision(o.precision);
     checkHalo(o.halo);
+    checkTune(o.tune);
     if (o.maxMemory !== undefined && !(Number.isFinite(o.maxMemory) && o.maxMemory > 0))
       throw new Error(`maxMemory ${o.maxMemory}: must be a positive number of bytes`);
     const gpu = o.device instanceof Gpu ? o.device : o.device ? Gpu.wrap(o.device) : await Gpu.create(o.adapter);
@@ -143,8 +158,23 @@ export class Upscaler {
   /** Plans (and keeps) the chunk, window and tiles for frames of one size; see planChunk. */
   planFor(r: WindowRequest): ChunkPlan {
     this.request = r;
-    this.plan = planUpscale(this.gpu, this.model.cfg, r, { ...this.o, precision: this.precision }, this.budget);
+    const t = this.tunerOf();
+    this.plan = planUpscale(
+      this.gpu,
+      this.model.cfg,
+      r,
+      { ...this.o, precision: this.precision },
+      this.budget,
+      t && ((s, rows, cols) => t.choose(s, rows, cols)),
+    );
     return this.plan;
+  }
+
+  /** The tuner (made on first use from the kept table); undefined with tune 'off'. */
+  private tunerOf(): Tuner | undefined {
+    const mode = checkTune(this.o.tune);
+    if (mode !== 'off') this.tuner ??= new Tuner(this.gpu, mode, loadTuneTable());
+    return this.tuner;
   }
 
   /** The runner for a window shape (built on first use, replacing any other). */
@@ -153,8 +183,7 @@ export class Upscaler {
     const frame = { h: grid.frame.h, w: grid.frame.w };
     if (r && r.T === T && r.h === grid.th && r.w === grid.tw && r.frame.h === frame.h && r.frame.w === frame.w) return r;
     this.dropRunner();
-    const mode = this.o.tune ?? 'cached';
-    this.tuner ??= mode === 'off' ? undefined : new Tuner(this.gpu, mode, loadTuneTable());
+    this.tunerOf();
     const measured = this.tuner?.measured.length ?? 0;
     this.runner = await MsvsrRunner.create(this.gpu, this.model.cfg, this.model.tensors, T, grid.th, grid.tw, this.precision, {
       hrBandBytes: hrBandBytesFor(this.limits.maxBinding),

@@ -3,7 +3,11 @@
 // against the PyTorch reference).
 import { describe, expect, it } from 'vitest';
 import { MsvsrRunner } from '../src/graph/msvsr-runner.js';
-import { convCandidates, DEFAULT_VARIANT, shapeKey, Tuner, tuneConv, type ConvVariant, type TuneTable } from '../src/graph/tuner.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { adapterKey, convCandidates, DEFAULT_VARIANT, shapeKey, Tuner, tuneConv, type ConvVariant, type TuneTable } from '../src/graph/tuner.js';
+import { loadTuneTable, TUNE_STATE } from '../src/upscaler.js';
 import { winogradApplies } from '../src/kernels/conv2d_winograd.js';
 import type { Conv2dShape } from '../src/kernels/conv2d.js';
 import { chwToHwc, loadGolden } from './fixtures.js';
@@ -57,6 +61,59 @@ describe('tuner', () => {
     expect(await new Tuner(suite.gpu, 'cached', {}).tune([{ shape: s, rows: 8, cols: 8 }])).toBe(0);
     expect(new Tuner(suite.gpu, 'off', table).choose(s, 8, 8)).toEqual(DEFAULT_VARIANT);
     expect(new Tuner(suite.gpu, 'cached', {}).choose(s, 8, 8)).toEqual(DEFAULT_VARIANT);
+  });
+});
+
+describe('a table read from a file is checked before it is used', () => {
+  const s: Conv2dShape = { sources: [8], cout: 16, k: 3 };
+  const key = (sh: Conv2dShape) => `${adapterKey(suite.gpu)} | ${shapeKey(sh, 8, 8)}`;
+  const entry = (choice: unknown) => ({ choice, ms: 1, candidates: 1 }) as TuneTable[string];
+
+  it('only a candidate of the shape that fits the device is used; anything else gives the direct conv', () => {
+    const stride2: Conv2dShape = { sources: [8], cout: 16, k: 3, stride: 2 };
+    const good = convCandidates(s).find((c) => c.variant === 'winograd')!;
+    const table: TuneTable = {
+      [key(s)]: entry({ ...good }),
+      [key(stride2)]: entry({ variant: 'winograd' }), // Winograd does not apply to a strided conv
+    };
+    const t = new Tuner(suite.gpu, 'cached', table);
+    expect(t.choose(s, 8, 8)).toEqual(good);
+    expect(t.choose(stride2, 8, 8)).toEqual(DEFAULT_VARIANT);
+    for (const bad of [
+      { variant: 'direct', act: 'relu' }, // a field that is not the variant's: would change the network
+      { ...good, winograd: { ...good.winograd, TO: 3 } }, // not one of the candidates
+      { variant: 'direct', tiling: { PX: 4, OVN: 1, TPX: 64, TPY: 64, TPO: 4, CK: 2 } }, // 4096 invocations: no device runs it
+      { variant: 'shader text' },
+      'winograd',
+      null,
+    ]) {
+      table[key(s)] = entry(bad);
+      expect(t.choose(s, 8, 8), JSON.stringify(bad)).toEqual(DEFAULT_VARIANT);
+    }
+  });
+
+  it("'full' measures again a shape whose entry is unusable", async () => {
+    const table: TuneTable = { [key(s)]: entry({ variant: 'direct', act: 'relu' }) };
+    expect(await new Tuner(suite.gpu, 'full', table).tune([{ shape: s, rows: 8, cols: 8 }])).toBe(1);
+    expect(convCandidates(s).map((c) => JSON.stringify(c))).toContain(JSON.stringify(table[key(s)].choice));
+  });
+
+  it('loadTuneTable drops entries that are not a choice with a time, and survives a file that is not JSON', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'msvsr-tune-'));
+    const was = process.env.MSVSR_CACHE_DIR;
+    process.env.MSVSR_CACHE_DIR = dir;
+    try {
+      writeFileSync(
+        path.join(dir, TUNE_STATE),
+        JSON.stringify({ a: entry({ variant: 'direct' }), b: null, c: { choice: 1, ms: 1 }, d: { choice: {}, ms: 'x' } }),
+      );
+      expect(Object.keys(loadTuneTable())).toEqual(['a']);
+      writeFileSync(path.join(dir, TUNE_STATE), '{ not json');
+      expect(loadTuneTable()).toEqual({});
+    } finally {
+      process.env.MSVSR_CACHE_DIR = was;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

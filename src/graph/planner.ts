@@ -9,6 +9,8 @@ import { tileGrid, tileOverhead, wholeFrame, type TileGrid } from './tiles.js';
 import { BindingLimitError } from '../gpu/errors.js';
 import type { Precision } from '../numeric/precision.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
+import type { Conv2dShape } from '../kernels/conv2d.js';
+import type { ConvVariant } from './tuner.js';
 
 export interface MemoryLimits {
   /** The largest storage binding (the adapter's maxStorageBufferBindingSize). */
@@ -50,7 +52,12 @@ export interface PlanRequest {
   /** Tile cores of this size (low-resolution pixels, square), kept or refused; default: the largest that fits. */
   tileSize?: number;
   limits: MemoryLimits;
+  /** The conv variants the run will use (Tuner.choose); default the direct conv. */
+  choose?: ChooseVariant;
 }
+
+/** Which variant computes a conv (the tuner's choice). */
+export type ChooseVariant = (shape: Conv2dShape, rows: number, cols: number) => ConvVariant;
 
 export interface PlanBytes {
   activations: number;
@@ -104,8 +111,10 @@ export function evaluateTile(
   tw: number,
   limits: MemoryLimits,
   frame: { h: number; w: number } = { h: th, w: tw },
+  choose?: ChooseVariant,
 ): Evaluation {
-  const b = new Builder('shapes-only', precision);
+  // With the tuner's choices, so that Winograd's larger packed weights (36 instead of 9 per tap) are counted.
+  const b = new Builder('shapes-only', precision, choose);
   const net = buildMsvsr(b, cfg, T, th, tw, { hrBandBytes: hrBandBytesFor(limits.maxBinding), frame });
   let slotBytes: number[];
   try {
@@ -158,21 +167,21 @@ export function planChunk(r: PlanRequest): ChunkPlan {
     });
     if (r.tileSize !== undefined && r.tiling !== 'off') {
       const g = tileGrid(H, W, r.tileSize, r.tileSize, halo, cfg.spynetLevels);
-      const e = evaluateTile(cfg, precision, T, g.th, g.tw, limits, { h: H, w: W });
+      const e = evaluateTile(cfg, precision, T, g.th, g.tw, limits, { h: H, w: W }, r.choose);
       if (!e.misfit) return plan(g, e);
       tried.push(`chunk ${chunk} (window ${T}): ${g.tiles.length} tiles of ${g.tw}x${g.th} (core ${r.tileSize}, halo ${halo}): ${e.misfit}`);
       if (r.chunkExplicit || T === 1) break;
       continue;
     }
     const whole = wholeFrame(H, W, cfg.spynetLevels);
-    const e = evaluateTile(cfg, precision, T, H, W, limits);
+    const e = evaluateTile(cfg, precision, T, H, W, limits, undefined, r.choose);
     if (!e.misfit) return plan(whole, e);
     tried.push(`chunk ${chunk} (window ${T}) on whole ${W}x${H} frames: ${e.misfit}`);
     if (r.tiling !== 'off') {
       // The largest square core that fits (the tile's work and memory grow with the core).
       const fits = (s: number) => {
         const g = tileGrid(H, W, s, s, halo, cfg.spynetLevels);
-        return { g, e: evaluateTile(cfg, precision, T, g.th, g.tw, limits, { h: H, w: W }) };
+        return { g, e: evaluateTile(cfg, precision, T, g.th, g.tw, limits, { h: H, w: W }, r.choose) };
       };
       let lo = MIN_CORE;
       let hi = Math.max(H, W);

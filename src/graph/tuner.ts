@@ -7,7 +7,8 @@
 import type { Gpu } from '../gpu/device.js';
 import { ParamBuffer } from '../gpu/params.js';
 import { Tensor } from '../gpu/tensor.js';
-import { conv2d, type Conv2dShape, type Conv2dTiling, conv2dTilings, packConvWeights } from '../kernels/conv2d.js';
+import { conv2d, type Conv2dShape, type Conv2dTiling, conv2dTilings, packConvWeights, variantMisfit } from '../kernels/conv2d.js';
+import { FeatureError } from '../gpu/errors.js';
 import { type WinogradTiling, winogradApplies, winogradTilings } from '../kernels/conv2d_winograd.js';
 import { median, timeDispatches } from './profiler.js';
 
@@ -52,6 +53,20 @@ export function describeVariant(v: ConvVariant): string {
   return [v.variant, ...parts].join(' ');
 }
 
+/** A JSON text of a value with object keys sorted, so that equal values compare equal as text. */
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (x && typeof x === 'object') {
+    const o = x as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(x) ?? 'undefined';
+}
+
 /** The default without measurements: the direct conv's preferred tiling. */
 export const DEFAULT_VARIANT: ConvVariant = { variant: 'direct' };
 
@@ -89,6 +104,11 @@ export async function tuneConv(gpu: Gpu, s: Conv2dShape, rows: number, cols: num
   try {
     for (const v of convCandidates(shape)) {
       const vs: Conv2dShape = { ...shape, variant: v.variant, tiling: v.tiling, winograd: v.winograd };
+      const misfit = variantMisfit(gpu, vs);
+      if (misfit) {
+        times.push({ variant: v, error: misfit }); // would run as a fallback tiling: not this candidate
+        continue;
+      }
       try {
         const params = new ParamBuffer();
         const p = packConvWeights(weight, undefined, vs);
@@ -130,19 +150,34 @@ export class Tuner {
     return `${adapterKey(this.gpu)} | ${shapeKey(s, rows, cols)}`;
   }
 
-  /** The variant the table has for a conv, or the default. */
+  /**
+   * The variant the table has for a conv, or the default. A table comes from a file anyone could have
+   * written: only an entry that is exactly one of this shape's candidates and fits this device is used.
+   */
   choose(s: Conv2dShape, rows: number, cols: number): ConvVariant {
     if (this.mode === 'off') return DEFAULT_VARIANT;
-    return this.table[this.key(s, rows, cols)]?.choice ?? DEFAULT_VARIANT;
+    return this.valid(s, this.table[this.key(s, rows, cols)]?.choice) ?? DEFAULT_VARIANT;
   }
 
-  /** Measures every listed conv the table lacks ('full' mode only); returns how many were measured. */
+  private valid(s: Conv2dShape, choice: unknown): ConvVariant | undefined {
+    if (!choice || typeof choice !== 'object') return undefined;
+    const want = canonical(choice);
+    const v = convCandidates(s).find((c) => canonical(c) === want);
+    return v && !variantMisfit(this.gpu, { ...s, variant: v.variant, tiling: v.tiling, winograd: v.winograd }) ? v : undefined;
+  }
+
+  /** Measures every listed conv the table lacks (or holds no usable entry for); 'full' mode only. */
   async tune(convs: readonly { shape: Conv2dShape; rows: number; cols: number }[]): Promise<number> {
     if (this.mode !== 'full') return 0;
+    if (!this.gpu.timestamps)
+      throw new FeatureError(
+        `tune 'full' times convs with timestamp queries, which adapter ${this.gpu.adapter.name} lacks; use tune 'cached' or 'off'`,
+        'timestamp-query',
+      );
     let n = 0;
     for (const c of convs) {
       const key = this.key(c.shape, c.rows, c.cols);
-      if (this.table[key]) continue;
+      if (this.valid(c.shape, this.table[key]?.choice)) continue;
       const result = await tuneConv(this.gpu, c.shape, c.rows, c.cols);
       this.table[key] = { choice: result.choice, ms: result.ms, candidates: result.times.length };
       this.measured.push({ key, result });

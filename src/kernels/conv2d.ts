@@ -1,5 +1,5 @@
 import { conv2d as conv2dSource, conv2d_common as commonSource } from './wgsl.gen.js';
-import { Kernel, type Dispatch } from './kernel.js';
+import { Kernel, preferring, type Dispatch } from './kernel.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Precision } from '../numeric/precision.js';
@@ -90,7 +90,7 @@ export function conv2dTilings(s: Conv2dShape): Conv2dTiling[] {
   const out: Conv2dTiling[] = [{ PX: 4, OVN, TPX: 4, TPY, TPO, CK: 2 }];
   if (TPY > 1) out.push({ PX: 4, OVN, TPX: 4, TPY: Math.max(1, TPY / 2), TPO, CK: 2 });
   out.push({ PX: 4, OVN, TPX: 4, TPY: 1, TPO: 1, CK: 1 });
-  return out.map((t) => ({ ...t, ...s.tiling }));
+  return preferring(out, s.tiling);
 }
 
 /** The specializations of a conv shape, one per tiling of conv2dTilings (in order of preference). */
@@ -149,6 +149,19 @@ export function packedConvSize(s: Conv2dShape): { w: number; b: number } {
 /** The specialization conv2d runs for a shape on a device: the preferred tiling that fits its limits. */
 export function conv2dSpec(gpu: Gpu, s: Conv2dShape): Conv2dSpec {
   return kernel.fit(gpu, conv2dSpecs(s));
+}
+
+/**
+ * Why a conv's variant and tiling cannot run on this device as asked (undefined: it can): Winograd on a conv
+ * it does not apply to, or a preferred tiling over the device's workgroup limits (the run would fall back).
+ */
+export function variantMisfit(gpu: Gpu, s: Conv2dShape): string | undefined {
+  if (s.variant === 'winograd') {
+    if (!winogradApplies(s)) return 'Winograd F(4x4, 3x3) needs a 3x3 stride-1 pad-1 conv';
+    const { K: _k, STRIDE: _s, PAD: _p, ...base } = conv2dBase(s);
+    return winogradKernel.misfit(gpu, winogradSpecs(base, s, s.winograd)[0]);
+  }
+  return kernel.misfit(gpu, conv2dSpecs(s)[0]);
 }
 
 /** Workgroup memory and invocations of a specialization (for tests and the benchmark). */

@@ -3,7 +3,7 @@
 // variant is 'winograd'; the packed weights then come from packWinograd instead of packConv2d.
 import type { Gpu } from '../gpu/device.js';
 import type { Conv2dShape, Conv2dSpec } from './conv2d.js';
-import { Kernel } from './kernel.js';
+import { Kernel, preferring } from './kernel.js';
 import { conv2d_common as commonSource, conv2d_winograd as winogradSource } from './wgsl.gen.js';
 
 /** The blocking of the Winograd kernel: blocks per workgroup (x, y), output vec4s, input vec4s per chunk. */
@@ -79,7 +79,7 @@ export function winogradTilings(s: Conv2dShape): WinogradTiling[] {
 }
 
 export function winogradSpecs(base: Omit<WinogradSpec, keyof WinogradTiling>, s: Conv2dShape, tiling?: Partial<WinogradTiling>): WinogradSpec[] {
-  return winogradTilings(s).map((t) => ({ ...base, ...t, ...tiling }));
+  return preferring(winogradTilings(s), tiling).map((t) => ({ ...base, ...t }));
 }
 
 export function winogradSpec(gpu: Gpu, candidates: readonly WinogradSpec[]): WinogradSpec {

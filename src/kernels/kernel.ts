@@ -312,6 +312,17 @@ function uniformBuffer(gpu: Gpu, data: ArrayBuffer): GPUBuffer {
 }
 
 /** One prepared dispatch: everything bound, nothing left to decide at encode time. */
+/**
+ * Candidates with an override first: the preferred candidate with the override applied, then the others
+ * unchanged, so that Kernel.fit can still fall back when the override does not fit a device's limits.
+ */
+export function preferring<T extends object>(candidates: readonly T[], override: Partial<T> | undefined): T[] {
+  if (!override || !candidates.length) return [...candidates];
+  const first = { ...candidates[0], ...override };
+  const key = JSON.stringify(first);
+  return [first, ...candidates.filter((t) => JSON.stringify(t) !== key)];
+}
+
 export interface Dispatch {
   label: string;
   /** What it computes and at which size, for grouping in profiles (e.g. "conv3x3 96->32 lrelu @180x320"). */

@@ -101,11 +101,12 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
         const s = seqs[k];
         const clip = s.name || path.basename(path.resolve(s.dir));
         let i = 0;
-        // PaddleGAN's numbers: independent chunks (no overlap) and whole frames (no tiling).
+        // PaddleGAN's numbers: independent chunks (no overlap), whole frames (no tiling), the direct conv.
         for await (const sr of upscaleStream(sequenceFrames(s), {
           model,
           overlap: 0,
           tiling: 'off',
+          tune: 'off',
           device: gpu,
           chunkSize: o.chunk ?? s.frames.length,
           precision: o.precision,

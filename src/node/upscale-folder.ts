@@ -34,6 +34,7 @@ interface Manifest {
   halo: number;
   maxMemory: number | null;
   precision: Precision;
+  tune: 'off' | 'cached' | 'full';
   weights: string;
   plans: Record<string, string>;
 }
@@ -45,6 +46,7 @@ const FOLDER_OPTIONS = {
   halo: '--halo',
   maxMemory: '--max-memory',
   precision: '--precision',
+  tune: '--tune',
   weights: '=other weights',
 };
 
@@ -111,6 +113,7 @@ async function planAndRun(
       halo: checkHalo(o.halo),
       maxMemory: o.maxMemory ?? null,
       precision: o.precision ?? 'f32',
+      tune: o.tune ?? 'cached',
       weights: w.sha256,
       plans: Object.fromEntries(seqs.map((s, i) => [s.name, planKey(plans[i])])),
     };

@@ -124,19 +124,28 @@ export async function analyseVideo(job: VideoJob, work: string): Promise<Analysi
   const { pts, repaired } = frameTimestamps(tools, info);
   if (repaired) log(`${repaired} frame(s) had a missing or out-of-order timestamp; each was given one just after the previous frame's`);
   if (!job.container.vfr) {
-    // A constant rate in a coarse time base (29.97 fps in ms: 33, 33, 34 …) varies by one tick; more is VFR.
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 1; i < pts.length; i++) {
-      lo = Math.min(lo, pts[i] - pts[i - 1]);
-      hi = Math.max(hi, pts[i] - pts[i - 1]);
-    }
-    if (hi - lo > 1) throw new CliError(`${info.file} has a variable frame rate, which ${path.extname(job.ctx.o.output)} cannot hold; use .mkv or .mp4`);
+    if (isVariableRate(pts))
+      throw new CliError(`${info.file} has a variable frame rate, which ${path.extname(job.ctx.o.output)} cannot hold; use .mkv or .mp4`);
   }
   const cuts = job.sceneCuts ? cutsFrom(await sceneScores(tools, info, pts.length), job.threshold) : [];
   if (cuts.length) log(`${cuts.length} scene cut(s), at frame(s) ${cuts.join(', ')}: chunks restart there`);
   writeFileAtomic(file, new TextEncoder().encode(JSON.stringify({ key, pts, cuts })));
   return { pts, cuts };
+}
+
+/**
+ * Whether frame timestamps (ticks, ascending) are a variable rate. A constant rate rounded to its time base
+ * jitters (29.97 fps in ms: 33, 33, 34 …; ms timestamps remuxed into 1/16000: 528 or 544 ticks): up to a tenth
+ * of a frame (and at least one tick) is rounding, more is a variable rate.
+ */
+export function isVariableRate(pts: readonly number[]): boolean {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 1; i < pts.length; i++) {
+    lo = Math.min(lo, pts[i] - pts[i - 1]);
+    hi = Math.max(hi, pts[i] - pts[i - 1]);
+  }
+  return hi - lo > Math.max(1, 0.1 * lo);
 }
 
 /** A time option in seconds: "12.5", "1:02.5" or "0:01:02.5". */

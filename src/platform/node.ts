@@ -1,5 +1,5 @@
 // Node host: dawn.node for WebGPU, the file system for weights. Only Node entry points import this file.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -57,7 +57,11 @@ export const nodePlatform: Platform = {
     'MSVSR_ADAPTER=<name> picks an adapter by name.',
   loadState(name) {
     try {
-      return readFileSync(path.join(cacheDir(), name), 'utf8');
+      const file = path.join(cacheDir(), name);
+      const st = statSync(file);
+      // a regular file of a sensible size only (not a FIFO that would block, not a huge file)
+      if (!st.isFile() || st.size > MAX_STATE_BYTES) return undefined;
+      return readFileSync(file, 'utf8');
     } catch {
       return undefined;
     }
@@ -75,6 +79,9 @@ export const nodePlatform: Platform = {
   },
   stateLocation: (name) => path.join(cacheDir(), name),
 };
+
+/** The largest state file read back (a tuner table is a few kB). */
+const MAX_STATE_BYTES = 4 * 2 ** 20;
 
 /** MSVSR_CACHE_DIR, else $XDG_CACHE_HOME/msvsr (an absolute XDG_CACHE_HOME only), else ~/.cache/msvsr. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {

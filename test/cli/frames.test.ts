@@ -159,7 +159,7 @@ describe('natural order, --resume and --overwrite (chunks are independent passes
     fs.mkdirSync(partial);
     fs.writeFileSync(
       path.join(partial, RESUME_MANIFEST),
-      JSON.stringify({ version: 2, chunk: 3, overlap: 2, halo: DEFAULT_HALO, maxMemory: null, precision: 'f32', weights: 'x', plans: {} }),
+      JSON.stringify({ version: 2, chunk: 3, overlap: 2, halo: DEFAULT_HALO, maxMemory: null, precision: 'f32', tune: 'cached', weights: 'x', plans: {} }),
     );
     const bad = await cli(['upscale', input, '-o', out, '--weights', WEIGHTS, '--chunk', '2', '--resume', '--overwrite']);
     expect(bad.code).toBe(1);

@@ -11,7 +11,7 @@ import type { PixFmt } from '../../src/node/probe.js';
 import { optionDiff } from '../../src/node/resume.js';
 import { cutsFrom, sceneScore } from '../../src/node/scenes.js';
 import { planSegments, segmentFramesFor } from '../../src/node/segments.js';
-import { parseTime, resolveRange } from '../../src/node/video-job.js';
+import { isVariableRate, parseTime, resolveRange } from '../../src/node/video-job.js';
 import type { UpscaleCommandOptions } from '../../src/node/upscale-common.js';
 import type { VideoInfo } from '../../src/node/probe.js';
 
@@ -232,5 +232,22 @@ describe('the decoder', () => {
     expect(whole[whole.indexOf('-vf') + 1]).toBe(
       'scale=in_color_matrix=smpte170m:in_range=tv:flags=bicubic+accurate_rnd+full_chroma_int+full_chroma_inp,format=rgb48be',
     );
+  });
+});
+
+describe('variable frame rate', () => {
+  it('rounding of a constant rate is not a variable rate; real gaps are', () => {
+    const steps = (d: number[]) => {
+      const t = [0];
+      for (const x of d) t.push(t[t.length - 1] + x);
+      return t;
+    };
+    expect(isVariableRate(steps([40, 40, 40, 40]))).toBe(false); // 25 fps in ms
+    expect(isVariableRate(steps([33, 34, 33, 33, 34]))).toBe(false); // 29.97 fps in ms
+    expect(isVariableRate(steps([528, 544, 528, 528, 544]))).toBe(false); // ms timestamps in 1/16000
+    expect(isVariableRate(steps([40, 120, 80, 40]))).toBe(true); // the VFR clip of test/video/streams.test.ts
+    expect(isVariableRate(steps([1001, 1001, 2002]))).toBe(true); // one dropped frame at 30000/1001
+    expect(isVariableRate([])).toBe(false);
+    expect(isVariableRate([5])).toBe(false);
   });
 });
