@@ -1,7 +1,7 @@
 // Bicubic ×scale, the "before" of a comparison (the CLI's --compare, the app's preview): Keys' cubic with
 // a = -0.5 (MATLAB's imresize, which made PaddleGAN's low-resolution training frames), pixel centres aligned,
 // edges clamped, separable in float64. Integer samples are rounded and clipped to their type.
-import { frameChannels, type Frame } from './frames.js';
+import { frameChannels, outputLike, type Frame } from './frames.js';
 
 /** Keys' cubic convolution kernel, a = -0.5. */
 export function keys(x: number): number {
@@ -47,15 +47,8 @@ export function bicubic(f: Frame, scale = 4): Frame {
         for (let k = 0; k < 4; k++) s += tx.w[o * 4 + k] * d[(y * W + tx.idx[o * 4 + k]) * ch + c];
         rows[(y * ow + o) * 3 + c] = s;
       }
-  const n = ow * oh * 3;
-  const out =
-    d instanceof Float32Array
-      ? new Float32Array(n)
-      : d instanceof Uint16Array
-        ? new Uint16Array(n)
-        : d instanceof Uint8ClampedArray
-          ? new Uint8ClampedArray(n)
-          : new Uint8Array(n);
+  const result = outputLike(f, ow, oh);
+  const out = result.data;
   const max = d instanceof Uint16Array ? 65535 : 255;
   const float = d instanceof Float32Array;
   for (let o = 0; o < oh; o++)
@@ -65,5 +58,5 @@ export function bicubic(f: Frame, scale = 4): Frame {
         for (let k = 0; k < 4; k++) s += ty.w[o * 4 + k] * rows[(ty.idx[o * 4 + k] * ow + x) * 3 + c];
         out[(o * ow + x) * 3 + c] = float ? s : Math.min(max, Math.max(0, Math.round(s)));
       }
-  return { width: ow, height: oh, data: out, channels: 3 };
+  return result;
 }
