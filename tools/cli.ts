@@ -6,6 +6,7 @@ import { runCleanups } from '../src/node/files.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerQueueCommands } from './commands/queue.js';
 import { registerUpscaleCommand } from './commands/upscale.js';
 import { registerWeightCommands } from './commands/weights.js';
 import { benchCommand } from '../bench/run.js';
@@ -20,6 +21,7 @@ Examples:
   msvsr upscale frames/ -o frames_x4/ --resume      # PNG folder -> PNG folder
   msvsr eval --lq REDS4/X4_bicubic --gt REDS4/X4 --json
   msvsr info
+  msvsr queue add films/*.mkv -o /shared/out --redis redis://queue-host   # many machines: msvsr worker on each
 Run 'msvsr <command> --help' for a command's options.`,
 );
 
@@ -28,6 +30,7 @@ registerEvalCommand(program);
 registerInfoCommand(program);
 registerPlanCommand(program);
 registerWeightCommands(program);
+registerQueueCommands(program);
 program.addCommand(benchCommand());
 
 program.parseAsync().catch((e: unknown) => {

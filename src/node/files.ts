@@ -78,6 +78,23 @@ export function writeFileAtomic(file: string, data: Uint8Array, opts: { overwrit
   }
 }
 
+/**
+ * Moves a finished temporary file to `target` unless `target` already exists, atomically (a hard link, which
+ * fails on an existing name, then the temporary's removal): of two writers racing to publish the same file,
+ * exactly one does. Returns whether this call published it; the temporary is gone either way.
+ */
+export function publishOnce(tmp: string, target: string): boolean {
+  try {
+    fs.linkSync(tmp, target);
+    return true;
+  } catch (e) {
+    if (errno(e) === 'EEXIST') return false;
+    throw new CliError(`cannot write ${target}: ${why(e)}`);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
 // ---- cleanup on failure and on signals ----
 
 type Cleanup = () => void;

@@ -18,7 +18,7 @@ import { decodeFrames } from './decode.js';
 import { Encoder } from './encode.js';
 import { CliError, why } from './errors.js';
 import { findFfmpeg } from './ffmpeg.js';
-import { checkOutputParent, onCleanup, onInterrupt, removeLeftovers, statOrUndefined, tempPath, writeFileAtomic } from './files.js';
+import { checkOutputParent, onCleanup, onInterrupt, publishOnce, removeLeftovers, statOrUndefined, tempPath, writeFileAtomic } from './files.js';
 import { join, writeConcatList } from './join.js';
 import { acquireLock } from './lock.js';
 import { MUX_CHECK } from './streams.js';
@@ -27,7 +27,7 @@ import { folderTarget, optionDiff, removeStaleTemps } from './resume.js';
 import { planSegments, type Segment, segmentFramesFor } from './segments.js';
 import { type Ctx, loadWeights, pump, result, type UpscaleResult } from './upscale-common.js';
 import { planKey } from './upscale-folder.js';
-import { analyseVideo, resolveRange, type VideoJob, videoJob } from './video-job.js';
+import { type Analysis, analyseVideo, resolveRange, type VideoJob, videoJob } from './video-job.js';
 
 /** The hidden folder beside the output that holds a job's segments until they are joined. */
 export function workFolder(output: string): string {
@@ -257,7 +257,7 @@ interface Run {
 }
 
 /** Runs the network from `r.from` and encodes each segment's frames into its file. */
-async function computeSegments(ctx: Ctx, job: VideoJob, r: Run): Promise<{ frames: number; segs: Segment[] }> {
+async function computeSegments(ctx: Ctx, job: VideoJob, r: Run): Promise<{ frames: number; segs: Segment[]; published: number }> {
   const { o } = ctx;
   const { tools, info } = job;
   const { work, chunk, cuts, pts, a, b, from } = r;
@@ -301,6 +301,7 @@ async function computeSegments(ctx: Ctx, job: VideoJob, r: Run): Promise<{ frame
   let segs = r.segs;
   let k = segs ? segs.findIndex((g) => g.from === from) : 0;
   let written = 0;
+  let published = 0;
   const t0 = performance.now();
   ctx.progress.total = b - from;
   ctx.progress.start();
@@ -347,7 +348,8 @@ async function computeSegments(ctx: Ctx, job: VideoJob, r: Run): Promise<{ frame
           await encoder.finish();
           if (encoder.frames !== seg.end - seg.start)
             throw new Error(`segment ${seg.index}: ${encoder.frames} frames encoded, expected ${seg.end - seg.start}`);
-          fs.renameSync(tmp!, segmentFile(work, seg.index, job.segment));
+          // A queued segment may have been published meanwhile by a worker that was taken for dead.
+          if (publishOnce(tmp!, segmentFile(work, seg.index, job.segment))) published++;
           encoder = undefined;
           tmp = undefined;
           r.kept();
@@ -358,7 +360,7 @@ async function computeSegments(ctx: Ctx, job: VideoJob, r: Run): Promise<{ frame
       { chunk, from, start: s, total: n, cuts },
     );
     if (!segs || k < segs.length) throw new CliError(`${info.file}: the video ended before frame ${b}`);
-    return { frames: written, segs };
+    return { frames: written, segs, published };
   } finally {
     stop();
     unregister();
@@ -366,8 +368,41 @@ async function computeSegments(ctx: Ctx, job: VideoJob, r: Run): Promise<{ frame
   }
 }
 
+/**
+ * One segment of a queued video (queue-worker.ts): its chunks computed with their context frames, encoded and
+ * published into the work folder. Returns the frames written and whether this call published the file (false:
+ * another worker published it first, and this one's copy was dropped).
+ */
+export async function upscaleSegment(
+  ctx: Ctx,
+  job: VideoJob,
+  work: string,
+  seg: Segment,
+  analysis: Analysis,
+  model: Model,
+  gpu: Gpu,
+): Promise<{ frames: number; published: boolean }> {
+  const { pts, cuts } = analysis;
+  const chunk = ctx.o.chunk ?? DEFAULT_CHUNK;
+  const r = await computeSegments(ctx, job, {
+    work,
+    model,
+    gpu,
+    chunk,
+    cuts,
+    pts,
+    a: seg.start,
+    b: seg.end,
+    from: seg.from,
+    segs: [seg],
+    kept: () => {},
+    decided: () => {},
+  });
+  return { frames: r.frames, published: r.published === 1 };
+}
+
 /** Joins the segments and the other streams into a temporary file, then moves it into place. */
-async function joinSegments(job: VideoJob, work: string, segs: Segment[], pts: number[], [a, b]: [number, number], n: number): Promise<void> {
+export async function joinSegments(job: VideoJob, work: string, segs: Segment[], pts: number[], [a, b]: [number, number], n: number): Promise<void> {
   const { o } = job.ctx;
   const { tools, info } = job;
   const list = path.join(work, 'concat.ffconcat');

@@ -75,12 +75,9 @@ interface Opts {
   json?: boolean;
 }
 
-export function registerUpscaleCommand(program: Command): void {
-  program
-    .command('upscale')
-    .description('upscale a video, a folder of PNG frames or a PNG x4 with PP-MSVSR')
-    .argument('<input>', 'a video file (anything ffmpeg reads), a folder of PNG frames (or of clip folders), or a PNG')
-    .requiredOption('-o, --output <path>', `output: a video file (${VIDEO_EXTENSIONS.join(' ')}) for a video, a folder for a folder, a .png for a PNG`)
+/** The network's options (weights, chunks, tiles, precision, conv variants), shared with `msvsr queue add`. */
+export function engineOptions(cmd: Command): Command {
+  return cmd
     .option(
       '-w, --weights <file>',
       'weights (.pdparams or .safetensors); default: MSVSR_WEIGHTS, else the official PP-MSVSR_reds_x4 weights (downloaded once into the cache)',
@@ -107,9 +104,12 @@ export function registerUpscaleCommand(program: Command): void {
       )
         .choices(['off', 'cached', 'full'])
         .default('cached'),
-    )
-    .option('--overwrite', 'replace an existing output')
-    .option('--resume', 'continue an interrupted run: a video from its first unfinished segment, a folder from its first incomplete chunk')
+    );
+}
+
+/** The encoding and stream options of a video job, shared with `msvsr queue add`. */
+export function videoOptions(cmd: Command): Command {
+  return cmd
     .option('--codec <name>', `video encoder: ${ENCODER_NAMES.join(', ')} (default libx264; refused, naming what it has, when the local ffmpeg lacks it)`)
     .option('--crf <n>', 'encoder quality (default: libx264 16, libx265 18, VP9/AV1 24)', intOption(0))
     .option('--preset <p>', 'encoder speed preset (libx264/libx265: ultrafast..veryslow; libsvtav1 0-13; VP9/AV1: cpu-used)')
@@ -118,13 +118,28 @@ export function registerUpscaleCommand(program: Command): void {
     .option('--no-copy-streams', 'keep the video alone: no other stream, no chapters, no metadata')
     .option('--drop <kinds>', `leave out: a comma-separated list of ${DROPPABLE.join(', ')}`, dropOption)
     .option('--no-deinterlace', 'keep interlaced input as it is (default: deinterlaced with bwdif)')
+    .option(
+      '--segment-frames <n>',
+      'frames per segment of a video job, a multiple of the chunk (default: a few minutes of work; queue: 30 chunks)',
+      intOption(1),
+    )
+    .option('--no-scene-cuts', 'do not restart chunks at hard cuts')
+    .option('--scene-threshold <x>', `scene-cut score from which a frame starts a new scene (default ${DEFAULT_SCENE_THRESHOLD})`, thresholdOption);
+}
+
+export function registerUpscaleCommand(program: Command): void {
+  const cmd = program
+    .command('upscale')
+    .description('upscale a video, a folder of PNG frames or a PNG x4 with PP-MSVSR')
+    .argument('<input>', 'a video file (anything ffmpeg reads), a folder of PNG frames (or of clip folders), or a PNG')
+    .requiredOption('-o, --output <path>', `output: a video file (${VIDEO_EXTENSIONS.join(' ')}) for a video, a folder for a folder, a .png for a PNG`);
+  videoOptions(engineOptions(cmd))
+    .option('--overwrite', 'replace an existing output')
+    .option('--resume', 'continue an interrupted run: a video from its first unfinished segment, a folder from its first incomplete chunk')
     .option('--start <time>', 'preview: start at this time (seconds, or [h:]m:s from the first frame)', timeOption('--start'))
     .option('--duration <time>', 'preview: this long (seconds, or [h:]m:s)', timeOption('--duration'))
     .option('--frames <A:B>', 'preview: output frames A to B - 1 (counted from 0)', framesOption)
     .option('--compare', 'write bicubic | ours side by side')
-    .option('--segment-frames <n>', 'frames per segment of a video job, a multiple of the chunk (default: a few minutes of work)', intOption(1))
-    .option('--no-scene-cuts', 'do not restart chunks at hard cuts')
-    .option('--scene-threshold <x>', `scene-cut score from which a frame starts a new scene (default ${DEFAULT_SCENE_THRESHOLD})`, thresholdOption)
     .option('-q, --quiet', 'no progress or summary on stderr')
     .option('--json', 'print one JSON object on stdout: {frames, seconds, fps, device, output, ...}')
     .addHelpText(

@@ -1,0 +1,266 @@
+// `msvsr worker`: takes segment and join jobs from the queue. A segment job decodes exactly its frames (the
+// segment's chunks and their context frames, found by frame index through the video's analysis and counted),
+// upscales them, encodes the segment into a hidden temporary file and publishes it into the video's work
+// folder with a hard link, which fails if the name exists — so a segment is published once even when a worker
+// taken for dead (its lock expired) finishes it after another did. A worker killed mid-segment leaves only its
+// temporary file, which the next worker on that segment (or the join) removes. BullMQ renews the job's lock
+// while the worker lives; a lock left to expire puts the job back for another worker.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { getDevice, type Gpu, type Model, modelFrom } from '../index.js';
+import { containerOf } from './codecs.js';
+import { CliError, why } from './errors.js';
+import { findFfmpeg } from './ffmpeg.js';
+import { onInterrupt, removeLeftovers } from './files.js';
+import { probeVideo } from './probe.js';
+import { Progress } from './progress.js';
+import { closeQuietly } from './queue-add.js';
+import { identityHash, type JobData, type JobPolicy, type JoinJobData, parseJobData, QUEUE, type SegmentJobData } from './queue-jobs.js';
+import { connectRedis, redactUrl } from './queue-redis.js';
+import type { Segment } from './segments.js';
+import { type Ctx, loadWeights, type UpscaleCommandOptions } from './upscale-common.js';
+import { joinSegments, segmentFile, upscaleSegment, workFolder } from './upscale-video.js';
+import { type Analysis, analyseVideo, type VideoJob, videoJob } from './video-job.js';
+
+export interface WorkerOptions {
+  redis: string;
+  /** Jobs run at once by this process (they share its GPU device). */
+  concurrency?: number;
+  /** WebGPU adapter name filter. */
+  adapter?: string;
+  /** Folders whose videos, weights and outputs this worker may read and write (default: the current folder). */
+  roots?: string[];
+  allowEncoderArgs?: boolean;
+  /** Seconds a job's lock lasts without renewal before another worker may take the job (default 30). */
+  lockSeconds?: number;
+  quiet?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What computes one segment: the network normally; the queue benchmark swaps in one that does nothing. */
+export type SegmentUpscaler = (
+  ctx: Ctx,
+  job: VideoJob,
+  work: string,
+  seg: Segment,
+  analysis: Analysis,
+  model: Model,
+  gpu: Gpu,
+) => Promise<{ frames: number; published: boolean }>;
+
+export interface SegmentResult {
+  frames: number;
+  /** This worker published the segment (false: it was already there, or another worker published it first). */
+  published: boolean;
+  seconds: number;
+  worker: string;
+}
+
+export interface JoinResult {
+  output: string;
+  frames: number;
+  worker: string;
+  /** Each publication of a segment file, in order: one per segment unless something is badly wrong. */
+  published: Array<{ segment: number; worker: string }>;
+}
+
+/** A line per publication in the work folder: the record that no segment was published twice. */
+export const PUBLISHED_LOG = 'published.log';
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Resolves when the worker has stopped (close, or a fatal error). */
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startWorker(o: WorkerOptions, upscale: SegmentUpscaler = upscaleSegment): Promise<RunningWorker> {
+  const roots = (o.roots?.length ? o.roots : [process.cwd()]).map((r) => path.resolve(r));
+  for (const r of roots) if (!fs.statSync(r, { throwIfNoEntry: false })?.isDirectory()) throw new CliError(`--root ${r}: no such folder`);
+  const policy: JobPolicy = { roots, allowEncoderArgs: !!o.allowEncoderArgs };
+  const me = `${os.hostname()}:${process.pid}`;
+  const log = (l: string) => {
+    if (!o.quiet) process.stderr.write(`msvsr worker ${me}: ${l}\n`);
+  };
+  const conn = await connectRedis(o.redis, { reconnect: true, onReconnecting: () => log(`lost Redis at ${redactUrl(o.redis)}; reconnecting`) });
+  let gpu: Gpu;
+  try {
+    gpu = await getDevice({ adapter: o.adapter ?? o.env?.MSVSR_ADAPTER });
+  } catch (e) {
+    await closeQuietly(conn);
+    throw e;
+  }
+  const env = o.env ?? process.env;
+  const lockMs = 1000 * (o.lockSeconds ?? 30);
+  const worker = new Worker(
+    QUEUE,
+    async (job: Job) => {
+      let d: JobData;
+      try {
+        d = parseJobData(job.data, policy);
+        if (d.kind !== job.name) throw new Error(`a ${job.name} job holds ${d.kind} data`);
+      } catch (e) {
+        throw new UnrecoverableError(`refused: ${(e as Error).message}`);
+      }
+      return d.kind === 'segment' ? runSegment(d, job, { gpu, env, me, log, upscale }) : runJoin(d, { gpu, env, me, log, upscale });
+    },
+    // A killed worker's job is taken again after its lock expires; a job whose workers keep dying fails.
+    { connection: conn, concurrency: o.concurrency ?? 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 3 },
+  );
+  worker.on('failed', (job, e) => log(`${job?.name ?? 'job'} ${job?.id ?? ''} failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`));
+  worker.on('error', (e) => log(`queue error: ${e.message}`));
+  log(`on ${gpu.adapter.name}, serving ${roots.join(', ')}, ${o.concurrency ?? 1} job(s) at a time`);
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await worker.close();
+      gpu.destroy();
+      await closeQuietly(conn);
+      resolveClosed();
+    })();
+    return closing;
+  };
+  return { worker, closed, close };
+}
+
+/** Runs a worker until the process is stopped (Ctrl-C, SIGTERM): jobs in progress go back to the queue. */
+export async function runWorker(o: WorkerOptions): Promise<void> {
+  const w = await startWorker(o);
+  onInterrupt(() => process.stderr.write(`msvsr worker: stopping; the jobs in progress are taken again by a worker after ${o.lockSeconds ?? 30} s\n`));
+  await w.closed;
+}
+
+interface Env {
+  gpu: Gpu;
+  env: NodeJS.ProcessEnv;
+  me: string;
+  log: (l: string) => void;
+  upscale: SegmentUpscaler;
+}
+
+interface Prepared {
+  ctx: Ctx;
+  vj: VideoJob;
+  work: string;
+}
+
+/** The video job a message describes, checked against the input as it is now. */
+function prepare(d: JobData, env: Env): Prepared {
+  const q = d.options;
+  const o: UpscaleCommandOptions = {
+    input: d.input,
+    output: d.output,
+    weights: q.weights ?? undefined,
+    model: q.model ?? undefined,
+    chunk: q.chunk,
+    overlap: q.overlap,
+    halo: q.halo,
+    maxMemory: q.maxMemory ?? undefined,
+    precision: q.precision,
+    tune: q.tune,
+    codec: q.codec,
+    crf: q.crf ?? undefined,
+    preset: q.preset ?? undefined,
+    encoderArgs: q.encoderArgs ?? undefined,
+    pixFmt: q.pixFmt ?? undefined,
+    copyStreams: q.copyStreams,
+    drop: q.drop,
+    deinterlace: q.deinterlace,
+    sceneCuts: q.sceneCuts,
+    sceneThreshold: q.sceneThreshold ?? undefined,
+    overwrite: d.kind === 'join' && d.overwrite,
+    quiet: true,
+    env: env.env,
+  };
+  const ctx: Ctx = { o, overlap: q.overlap, progress: new Progress(undefined, { quiet: true }), t0: performance.now() };
+  const container = containerOf(d.output);
+  if (!container) throw new UnrecoverableError(`${d.output}: not a video container we write`);
+  const tools = findFfmpeg(env.env);
+  const vj = videoJob(ctx, tools, probeVideo(tools, d.input), container);
+  if (identityHash(vj.identity) !== d.identity)
+    throw new UnrecoverableError(
+      `${d.input}: changed since it was queued (or this worker encodes differently); remove the video from the queue and add it again`,
+    );
+  return { ctx, vj, work: workFolder(d.output) };
+}
+
+async function modelFor(ctx: Ctx, d: JobData): Promise<Model> {
+  const w = await loadWeights(ctx);
+  if (w.sha256 !== d.options.weightsSha256)
+    throw new UnrecoverableError(
+      `weights ${w.file}: not the file the video was queued with (SHA-256 ${w.sha256.slice(0, 12)}…, queued ${d.options.weightsSha256.slice(0, 12)}…)`,
+    );
+  return modelFrom(w.weights);
+}
+
+async function runSegment(d: SegmentJobData, job: Job, env: Env): Promise<SegmentResult> {
+  const t0 = performance.now();
+  const { ctx, vj, work } = prepare(d, env);
+  const seg = d.segment;
+  const file = segmentFile(work, seg.index, vj.segment);
+  const result = (frames: number, published: boolean): SegmentResult => ({ frames, published, seconds: (performance.now() - t0) / 1000, worker: env.me });
+  if (fs.existsSync(file)) return result(seg.end - seg.start, false);
+  if (!fs.existsSync(work)) throw new UnrecoverableError(`${work}: the video's work folder is gone (removed from the queue?)`);
+  // What a worker killed on this segment left (the job is ours now: no one else writes these).
+  removeLeftovers(file, ['partial']);
+  const analysis = await analyseVideo(vj, work);
+  const model = await modelFor(ctx, d);
+  const name = path.basename(d.input);
+  env.log(`${name} segment ${seg.index}: frames ${seg.start}-${seg.end - 1}`);
+  const tick = setInterval(() => {
+    job.updateProgress({ done: ctx.progress.done, frames: seg.end - seg.start }).catch(() => {});
+  }, 1000);
+  let r: { frames: number; published: boolean };
+  try {
+    r = await env.upscale(ctx, vj, work, seg, analysis, model, env.gpu);
+  } finally {
+    clearInterval(tick);
+  }
+  if (r.published) {
+    fs.appendFileSync(path.join(work, PUBLISHED_LOG), `${JSON.stringify({ segment: seg.index, worker: env.me, at: Date.now() })}\n`);
+  }
+  const out = result(r.frames, r.published);
+  env.log(
+    `${name} segment ${seg.index}: ${r.frames} frames in ${out.seconds.toFixed(1)} s${r.published ? '' : ' (already published by another worker: dropped)'}`,
+  );
+  return out;
+}
+
+async function runJoin(d: JoinJobData, env: Env): Promise<JoinResult> {
+  const { vj, work } = prepare(d, env);
+  const analysis = await analyseVideo(vj, work);
+  if (analysis.pts.length !== d.frames)
+    throw new UnrecoverableError(`${d.input}: ${analysis.pts.length} frames now, ${d.frames} when it was queued; add it again`);
+  const missing = d.segments.filter((s) => !fs.existsSync(segmentFile(work, s.index, vj.segment))).map((s) => s.index);
+  if (missing.length) throw new Error(`${work}: segment file(s) ${missing.join(', ')} missing; retry the segments (msvsr queue retry)`);
+  if (fs.existsSync(d.output) && !d.overwrite) throw new UnrecoverableError(`${d.output}: already exists (queue it with --overwrite to replace it)`);
+  const n = d.frames;
+  try {
+    await joinSegments(vj, work, d.segments, analysis.pts, [0, n], n);
+  } catch (e) {
+    throw e instanceof CliError ? e : new Error(`joining ${d.output}: ${why(e)}`);
+  }
+  const published = publications(work);
+  fs.rmSync(work, { recursive: true, force: true });
+  env.log(`wrote ${d.output}: ${n} frames from ${d.segments.length} segment(s)`);
+  return { output: d.output, frames: n, worker: env.me, published };
+}
+
+/** Who published each segment (from PUBLISHED_LOG; kept in the join's result once the work folder is gone). */
+function publications(work: string): Array<{ segment: number; worker: string }> {
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(work, PUBLISHED_LOG), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { segment: number; worker: string })
+    .map(({ segment, worker }) => ({ segment, worker }));
+}
