@@ -21,6 +21,7 @@ import { identityHash, type JobData, type JobPolicy, type JoinJobData, parseJobD
 import { connectRedis, redactUrl } from './queue-redis.js';
 import type { Segment } from './segments.js';
 import { type Ctx, loadWeights, type UpscaleCommandOptions } from './upscale-common.js';
+import { modelPath } from './weights.js';
 import { joinSegments, segmentFile, upscaleSegment, workFolder } from './upscale-video.js';
 import { type Analysis, analyseVideo, type VideoJob, videoJob } from './video-job.js';
 
@@ -94,6 +95,7 @@ export async function startWorker(o: WorkerOptions, upscale: SegmentUpscaler = u
   }
   const env = o.env ?? process.env;
   const lockMs = 1000 * (o.lockSeconds ?? 30);
+  const state: Env = { gpu, env, me, log, upscale, videos: new Map(), models: new Map() };
   const worker = new Worker(
     QUEUE,
     async (job: Job) => {
@@ -104,7 +106,7 @@ export async function startWorker(o: WorkerOptions, upscale: SegmentUpscaler = u
       } catch (e) {
         throw new UnrecoverableError(`refused: ${(e as Error).message}`);
       }
-      return d.kind === 'segment' ? runSegment(d, job, { gpu, env, me, log, upscale }) : runJoin(d, { gpu, env, me, log, upscale });
+      return d.kind === 'segment' ? runSegment(d, job, state) : runJoin(d, state);
     },
     // A killed worker's job is taken again after its lock expires; a job whose workers keep dying fails.
     { connection: conn, concurrency: o.concurrency ?? 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 3 },
@@ -136,6 +138,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
 
 interface Env {
   gpu: Gpu;
+  /** Video jobs decided, per video and options (see prepare). */
+  videos: Map<string, { vj: VideoJob; size: number; mtimeMs: number }>;
+  models: Map<string, { sha256: string; model: Model }>;
   env: NodeJS.ProcessEnv;
   me: string;
   log: (l: string) => void;
@@ -148,7 +153,11 @@ interface Prepared {
   work: string;
 }
 
-/** The video job a message describes, checked against the input as it is now. */
+/**
+ * The video job a message describes, checked against the input as it is now. Probing the input and checking
+ * the encoder and streams takes half a dozen ffmpeg runs, so a worker keeps what it decided per video and
+ * options, and reuses it while the input's size and time are unchanged.
+ */
 function prepare(d: JobData, env: Env): Prepared {
   const q = d.options;
   const o: UpscaleCommandOptions = {
@@ -179,22 +188,43 @@ function prepare(d: JobData, env: Env): Prepared {
   const ctx: Ctx = { o, overlap: q.overlap, progress: new Progress(undefined, { quiet: true }), t0: performance.now() };
   const container = containerOf(d.output);
   if (!container) throw new UnrecoverableError(`${d.output}: not a video container we write`);
-  const tools = findFfmpeg(env.env);
-  const vj = videoJob(ctx, tools, probeVideo(tools, d.input), container);
-  if (identityHash(vj.identity) !== d.identity)
-    throw new UnrecoverableError(
-      `${d.input}: changed since it was queued (or this worker encodes differently); remove the video from the queue and add it again`,
-    );
-  return { ctx, vj, work: workFolder(d.output) };
+  const st = fs.statSync(d.input, { throwIfNoEntry: false });
+  if (!st) throw new Error(`${d.input}: no such file (is the shared folder mounted on this worker?)`);
+  const key = JSON.stringify([d.video, d.identity, o]);
+  let hit = env.videos.get(key);
+  if (!hit || hit.size !== st.size || hit.mtimeMs !== st.mtimeMs) {
+    const tools = findFfmpeg(env.env);
+    const vj = videoJob(ctx, tools, probeVideo(tools, d.input), container);
+    if (identityHash(vj.identity) !== d.identity)
+      throw new UnrecoverableError(
+        `${d.input}: changed since it was queued (or this worker encodes differently); remove the video from the queue and add it again`,
+      );
+    hit = { vj, size: st.size, mtimeMs: st.mtimeMs };
+    env.videos.delete(key);
+    env.videos.set(key, hit);
+    while (env.videos.size > 16) env.videos.delete(env.videos.keys().next().value!);
+  }
+  return { ctx, vj: { ...hit.vj, ctx }, work: workFolder(d.output) };
 }
 
-async function modelFor(ctx: Ctx, d: JobData): Promise<Model> {
+/** The job's weights, parsed once per file (and again when its size or time changes), checked by SHA-256. */
+async function modelFor(ctx: Ctx, d: JobData, env: Env): Promise<Model> {
+  const q = d.options;
+  const file = q.weights ?? modelPath(q.model!, env.env);
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  const key = `${file}|${st?.size}|${st?.mtimeMs}`;
+  const hit = st && env.models.get(key);
+  if (hit && hit.sha256 === q.weightsSha256) return hit.model;
   const w = await loadWeights(ctx);
-  if (w.sha256 !== d.options.weightsSha256)
+  if (w.sha256 !== q.weightsSha256)
     throw new UnrecoverableError(
-      `weights ${w.file}: not the file the video was queued with (SHA-256 ${w.sha256.slice(0, 12)}…, queued ${d.options.weightsSha256.slice(0, 12)}…)`,
+      `weights ${w.file}: not the file the video was queued with (SHA-256 ${w.sha256.slice(0, 12)}…, queued ${q.weightsSha256.slice(0, 12)}…)`,
     );
-  return modelFrom(w.weights);
+  const model = modelFrom(w.weights);
+  const now = fs.statSync(w.file, { throwIfNoEntry: false });
+  env.models.clear(); // one model at a time: a farm works through one set of weights
+  env.models.set(`${w.file}|${now?.size}|${now?.mtimeMs}`, { sha256: w.sha256, model });
+  return model;
 }
 
 async function runSegment(d: SegmentJobData, job: Job, env: Env): Promise<SegmentResult> {
@@ -208,7 +238,7 @@ async function runSegment(d: SegmentJobData, job: Job, env: Env): Promise<Segmen
   // What a worker killed on this segment left (the job is ours now: no one else writes these).
   removeLeftovers(file, ['partial']);
   const analysis = await analyseVideo(vj, work);
-  const model = await modelFor(ctx, d);
+  const model = await modelFor(ctx, d, env);
   const name = path.basename(d.input);
   env.log(`${name} segment ${seg.index}: frames ${seg.start}-${seg.end - 1}`);
   const tick = setInterval(() => {

@@ -1,5 +1,5 @@
-// A throwaway Redis for the queue tests: Debian's redis-server on 127.0.0.1 and a free port, its data (an
-// append-only file, so a restart keeps the queue) in the test's folder; stopped and started again on demand.
+// A throwaway Redis for the queue tests and bench/queue.ts: Debian's redis-server on 127.0.0.1 and a free port,
+// its data (an append-only file, so a restart keeps the queue) in a given folder; stopped and started again.
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { Redis } from 'ioredis';
