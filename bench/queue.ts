@@ -67,7 +67,11 @@ async function overhead(segments: number): Promise<void> {
     let done = 0;
     let first = 0;
     let last = 0;
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
+      setTimeout(() => reject(new Error(`${done} of ${segments} segments done after 10 minutes`)), 600_000).unref();
+      w.worker.on('failed', (job, e) => {
+        if (job?.name === 'segment') reject(e);
+      });
       w.worker.on('active', (job) => {
         if (job.name === 'segment' && !first) first = performance.now();
       });
@@ -119,7 +123,11 @@ async function workers(counts: number[], frames: number, size: string, segmentFr
       if ((await add.done) !== 0) throw new Error('msvsr queue add failed');
       const t = performance.now();
       const ws = Array.from({ length: n }, () => run(['worker', '--redis', redis.url, '--root', dir, path.dirname(WEIGHTS), '-q']));
-      while (!fs.existsSync(path.join(out, 'in.mkv'))) await new Promise((r) => setTimeout(r, 50));
+      const deadline = Date.now() + 1_800_000;
+      while (!fs.existsSync(path.join(out, 'in.mkv'))) {
+        if (Date.now() > deadline) throw new Error(`no output after 30 minutes with ${n} worker(s)`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const s = (performance.now() - t) / 1000;
       for (const w of ws) w.kill();
       await Promise.all(ws.map((w) => w.done));

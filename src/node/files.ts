@@ -89,6 +89,13 @@ export function publishOnce(tmp: string, target: string): boolean {
     return true;
   } catch (e) {
     if (errno(e) === 'EEXIST') return false;
+    // A file system without hard links (some SMB or FUSE mounts): a check and a rename, exact but for a
+    // race between two writers of the same file, which the queue's locks make rare.
+    if (['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(errno(e) ?? '')) {
+      if (fs.existsSync(target)) return false;
+      fs.renameSync(tmp, target);
+      return true;
+    }
     throw new CliError(`cannot write ${target}: ${why(e)}`);
   } finally {
     fs.rmSync(tmp, { force: true });

@@ -15,16 +15,19 @@ import { acquireLock } from './lock.js';
 import { probeVideo } from './probe.js';
 import { Progress } from './progress.js';
 import {
+  canonicalJson,
   identityHash,
   JOB_VERSION,
   type JoinJobData,
   joinJobId,
+  PLAN_FILE,
   QUEUE,
   type QueuedOptions,
   type SegmentJobData,
   segmentJobId,
   type VideoEntry,
   VIDEOS_KEY,
+  type VideoPlan,
   videoKey,
 } from './queue-jobs.js';
 import { connectRedis, explainWriteError } from './queue-redis.js';
@@ -87,9 +90,10 @@ export async function queueAdd(o: QueueAddOptions): Promise<AddedVideo[]> {
   const precision = checkPrecision(o.precision ?? 'f32', '--precision');
   const segmentFrames = o.segmentFrames ?? chunk * DEFAULT_SEGMENT_CHUNKS;
   if (segmentFrames % chunk !== 0) throw new CliError(`--segment-frames ${segmentFrames}: must be a multiple of the chunk (${chunk})`);
-  const outDir = path.resolve(o.outDir);
-  const st = statOrUndefined(outDir);
+  const st = statOrUndefined(o.outDir);
   if (!st?.isDirectory()) throw new CliError(`-o ${o.outDir}: ${st ? 'not a folder' : 'no such folder'} (the queue writes one video per input into it)`);
+  // The real path: one output reached through two paths (a link, a bind mount) is one video, one flow.
+  const outDir = fs.realpathSync(o.outDir);
   const outputs = new Map<string, string>();
   for (const input of o.inputs) {
     const out = outputFor(input, outDir, o.ext);
@@ -132,8 +136,12 @@ export async function queueAdd(o: QueueAddOptions): Promise<AddedVideo[]> {
     for (const p of planned) {
       // A finished (or failed) earlier flow of the same output: replaced by this one.
       const old = await queue.getJob(joinJobId(p.key));
-      if (old) await queue.remove(old.id!, { removeChildren: true });
+      if (old && (await queue.remove(old.id!, { removeChildren: true })) === 0)
+        throw new CliError(`${p.input}: its earlier jobs are still held by a worker; try again when they end`);
+      const entry: VideoEntry = { input: p.input, output: p.output, segments: p.segments.length, frames: p.join.frames, added: Date.now() };
       try {
+        // The entry first: a flow no entry names would be invisible to status and remove.
+        await conn.hset(VIDEOS_KEY, p.key, JSON.stringify(entry));
         await flows.add({
           name: 'join',
           queueName: QUEUE,
@@ -146,9 +154,8 @@ export async function queueAdd(o: QueueAddOptions): Promise<AddedVideo[]> {
             opts: { jobId: segmentJobId(p.key, s.segment.index), attempts: ATTEMPTS, backoff: { type: 'exponential', delay: 5000 } },
           })),
         });
-        const entry: VideoEntry = { input: p.input, output: p.output, segments: p.segments.length, frames: p.join.frames, added: Date.now() };
-        await conn.hset(VIDEOS_KEY, p.key, JSON.stringify(entry));
       } catch (e) {
+        await conn.hdel(VIDEOS_KEY, p.key).catch(() => {});
         if (p.madeWork) fs.rmSync(p.work, { recursive: true, force: true });
         throw await explainWriteError(conn, e, o.redis, p.input);
       }
@@ -234,8 +241,8 @@ async function plan(o: QueueAddOptions, a: PlanArgs): Promise<Planned> {
   const unlock = acquireLock(a.output);
   let madeWork = false;
   try {
-    const description = JSON.stringify({ identity: job.identity, options, segmentFrames: a.segmentFrames });
-    const descFile = path.join(work, 'queue.json');
+    const description = canonicalJson({ identity: job.identity, options, segmentFrames: a.segmentFrames } satisfies VideoPlan);
+    const descFile = path.join(work, PLAN_FILE);
     const same = fs.existsSync(descFile) && fs.readFileSync(descFile, 'utf8') === description;
     if (!same) {
       // Segments of other options (or an interrupted `msvsr upscale`): not ours to reuse.

@@ -16,6 +16,15 @@ export const QUEUE = 'msvsr';
 /** A Redis hash: video key -> the VideoEntry of each video added. */
 export const VIDEOS_KEY = 'msvsr:videos';
 export const JOB_VERSION = 1;
+/** The file in a video's work folder that says how `queue add` cut it (see VideoPlan). */
+export const PLAN_FILE = 'queue.json';
+
+/** What `queue add` decided for a video, kept beside its segments: a worker checks each job against it. */
+export interface VideoPlan {
+  identity: Record<string, unknown>;
+  options: QueuedOptions;
+  segmentFrames: number;
+}
 
 /** What every job of a video runs with: the upscale options, fixed when the video was added. */
 export interface QueuedOptions {
@@ -88,6 +97,19 @@ export const segmentJobId = (video: string, index: number) => `${video}-seg-${in
 
 export function identityHash(identity: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+}
+
+/** JSON with object keys sorted: the same value gives the same text whatever order it was built in. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    isObj(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .map((k) => [k, (x as Obj)[k]]),
+        )
+      : x,
+  );
 }
 
 export class JobDataError extends Error {

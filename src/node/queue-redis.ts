@@ -4,11 +4,16 @@
 import { Redis } from 'ioredis';
 import { CliError } from './errors.js';
 
-/** The URL as it may be shown: any password replaced by ***. */
+/**
+ * The URL as it may be shown: the password replaced by ***, and so is a user name without a password
+ * (redis://secret@host is read as a password by some clients) and any query (ioredis reads ?password=).
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    else if (u.username) u.username = '***';
+    if (u.search) u.search = '?***';
     return u.toString();
   } catch {
     return '(an invalid URL)';

@@ -17,9 +17,21 @@ import { onInterrupt, removeLeftovers } from './files.js';
 import { probeVideo } from './probe.js';
 import { Progress } from './progress.js';
 import { closeQuietly } from './queue-add.js';
-import { identityHash, type JobData, type JobPolicy, type JoinJobData, parseJobData, QUEUE, type SegmentJobData } from './queue-jobs.js';
+import {
+  canonicalJson,
+  identityHash,
+  type JobData,
+  type JobPolicy,
+  type JoinJobData,
+  PLAN_FILE,
+  parseJobData,
+  QUEUE,
+  type SegmentJobData,
+  type VideoPlan,
+} from './queue-jobs.js';
 import { connectRedis, redactUrl } from './queue-redis.js';
-import type { Segment } from './segments.js';
+import { planSegments, type Segment } from './segments.js';
+import { MUX_CHECK } from './streams.js';
 import { type Ctx, loadWeights, type UpscaleCommandOptions } from './upscale-common.js';
 import { modelPath } from './weights.js';
 import { joinSegments, segmentFile, upscaleSegment, workFolder } from './upscale-video.js';
@@ -109,7 +121,7 @@ export async function startWorker(o: WorkerOptions, upscale: SegmentUpscaler = u
       return d.kind === 'segment' ? runSegment(d, job, state) : runJoin(d, state);
     },
     // A killed worker's job is taken again after its lock expires; a job whose workers keep dying fails.
-    { connection: conn, concurrency: o.concurrency ?? 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 3 },
+    { connection: conn, concurrency: o.concurrency ?? 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 10 },
   );
   worker.on('failed', (job, e) => log(`${job?.name ?? 'job'} ${job?.id ?? ''} failed (attempt ${job?.attemptsMade ?? '?'}): ${e.message}`));
   worker.on('error', (e) => log(`queue error: ${e.message}`));
@@ -227,17 +239,47 @@ async function modelFor(ctx: Ctx, d: JobData, env: Env): Promise<Model> {
   return model;
 }
 
+/**
+ * The video's analysis and segments as `queue add` made them, from its work folder: a job's segment must be
+ * the one of that plan with its index (a forged or stale message cannot make a worker publish other frames
+ * under a segment's name). The folder must be a real folder, not a link out of the served roots.
+ */
+async function videoPlan(d: JobData, vj: VideoJob, work: string): Promise<{ analysis: Analysis; segments: Segment[] }> {
+  const st = fs.lstatSync(work, { throwIfNoEntry: false });
+  if (!st) throw new UnrecoverableError(`${work}: the video's work folder is gone (removed from the queue?); add the video again`);
+  if (!st.isDirectory()) throw new UnrecoverableError(`${work}: not a folder (a link?); refused`);
+  let plan: VideoPlan;
+  try {
+    plan = JSON.parse(fs.readFileSync(path.join(work, PLAN_FILE), 'utf8')) as VideoPlan;
+  } catch (e) {
+    throw new UnrecoverableError(`${path.join(work, PLAN_FILE)}: unreadable (${why(e)}); add the video again`);
+  }
+  // vj's identity was checked against the message's (prepare); the plan's is kept with sorted keys.
+  if (
+    canonicalJson(plan.identity) !== canonicalJson(vj.identity) ||
+    canonicalJson(plan.options) !== canonicalJson(d.options) ||
+    !Number.isSafeInteger(plan.segmentFrames)
+  )
+    throw new UnrecoverableError(`${work}: holds another queuing of ${d.input} (other options or input); add the video again`);
+  // Analysed when added: a worker never re-analyses (a long synchronous probe would stop its heartbeats).
+  if (!fs.existsSync(path.join(work, 'analysis.json'))) throw new UnrecoverableError(`${work}: its analysis is missing; add the video again`);
+  const analysis = await analyseVideo(vj, work);
+  const n = analysis.pts.length;
+  return { analysis, segments: planSegments(0, n, n, d.options.chunk, analysis.cuts, plan.segmentFrames) };
+}
+
 async function runSegment(d: SegmentJobData, job: Job, env: Env): Promise<SegmentResult> {
   const t0 = performance.now();
   const { ctx, vj, work } = prepare(d, env);
   const seg = d.segment;
   const file = segmentFile(work, seg.index, vj.segment);
   const result = (frames: number, published: boolean): SegmentResult => ({ frames, published, seconds: (performance.now() - t0) / 1000, worker: env.me });
+  const { analysis, segments } = await videoPlan(d, vj, work);
+  if (canonicalJson(segments[seg.index]) !== canonicalJson(seg))
+    throw new UnrecoverableError(`segment ${seg.index} of ${d.input}: frames ${seg.start}-${seg.end - 1} are not that segment of the video's plan; refused`);
   if (fs.existsSync(file)) return result(seg.end - seg.start, false);
-  if (!fs.existsSync(work)) throw new UnrecoverableError(`${work}: the video's work folder is gone (removed from the queue?)`);
   // What a worker killed on this segment left (the job is ours now: no one else writes these).
   removeLeftovers(file, ['partial']);
-  const analysis = await analyseVideo(vj, work);
   const model = await modelFor(ctx, d, env);
   const name = path.basename(d.input);
   env.log(`${name} segment ${seg.index}: frames ${seg.start}-${seg.end - 1}`);
@@ -262,23 +304,36 @@ async function runSegment(d: SegmentJobData, job: Job, env: Env): Promise<Segmen
 
 async function runJoin(d: JoinJobData, env: Env): Promise<JoinResult> {
   const { vj, work } = prepare(d, env);
-  const analysis = await analyseVideo(vj, work);
-  if (analysis.pts.length !== d.frames)
-    throw new UnrecoverableError(`${d.input}: ${analysis.pts.length} frames now, ${d.frames} when it was queued; add it again`);
+  // A join that wrote the output and was stopped before BullMQ heard of it: done (see JOINED below).
+  const joined = path.join(work, JOINED);
+  if (fs.existsSync(d.output) && (fs.existsSync(joined) || !fs.existsSync(work))) {
+    const published = publications(work);
+    fs.rmSync(work, { recursive: true, force: true });
+    return { output: d.output, frames: d.frames, worker: env.me, published };
+  }
+  const { analysis, segments } = await videoPlan(d, vj, work);
+  if (analysis.pts.length !== d.frames || canonicalJson(segments) !== canonicalJson(d.segments))
+    throw new UnrecoverableError(`${d.input}: the join's segments are not the video's plan; add it again`);
   const missing = d.segments.filter((s) => !fs.existsSync(segmentFile(work, s.index, vj.segment))).map((s) => s.index);
-  if (missing.length) throw new Error(`${work}: segment file(s) ${missing.join(', ')} missing; retry the segments (msvsr queue retry)`);
+  if (missing.length) throw new Error(`${work}: segment file(s) ${missing.join(', ')} missing (deleted?); remove the video and add it again`);
   if (fs.existsSync(d.output) && !d.overwrite) throw new UnrecoverableError(`${d.output}: already exists (queue it with --overwrite to replace it)`);
+  // What a join killed before left beside the output.
+  removeLeftovers(d.output, ['partial', MUX_CHECK]);
   const n = d.frames;
   try {
     await joinSegments(vj, work, d.segments, analysis.pts, [0, n], n);
   } catch (e) {
     throw e instanceof CliError ? e : new Error(`joining ${d.output}: ${why(e)}`);
   }
+  fs.writeFileSync(joined, '');
   const published = publications(work);
   fs.rmSync(work, { recursive: true, force: true });
   env.log(`wrote ${d.output}: ${n} frames from ${d.segments.length} segment(s)`);
   return { output: d.output, frames: n, worker: env.me, published };
 }
+
+/** Written into the work folder right after the join's output is in place. */
+const JOINED = 'joined';
 
 /** Who published each segment (from PUBLISHED_LOG; kept in the join's result once the work folder is gone). */
 function publications(work: string): Array<{ segment: number; worker: string }> {
@@ -288,9 +343,14 @@ function publications(work: string): Array<{ segment: number; worker: string }> 
   } catch {
     return [];
   }
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { segment: number; worker: string })
-    .map(({ segment, worker }) => ({ segment, worker }));
+  const out: Array<{ segment: number; worker: string }> = [];
+  for (const l of text.split('\n')) {
+    try {
+      const { segment, worker } = JSON.parse(l) as { segment: number; worker: string };
+      out.push({ segment, worker });
+    } catch {
+      /* an empty or torn line (a worker killed while appending) */
+    }
+  }
+  return out;
 }

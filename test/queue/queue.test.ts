@@ -173,6 +173,18 @@ describe('msvsr queue: three workers, a worker killed, Redis restarted', () => {
     // The killed worker's segment was published by another worker.
     const video = joins[killed!.work === workFolder(path.join(out, 'a.mkv')) ? 0 : 1];
     expect(video.published.find((p) => p.segment === killed!.segment)!.worker).not.toMatch(new RegExp(`:${killed!.pid}$`));
+    // Each segment computed to the end once (a lost heartbeat would have had it taken and done again: the
+    // segments take longer than --lock-seconds 5), begun a second time only where its worker was killed.
+    const logs = workers.map((w) => w.log).join('\n');
+    for (const name of ['a.mkv', 'b.mkv']) {
+      for (let k = 0; k < 3; k++) {
+        const begun = logs.split('\n').filter((l) => l.includes(`: ${name} segment ${k}: frames`)).length;
+        const ended = logs.split('\n').filter((l) => new RegExp(`: ${name.replace('.', '\\.')} segment ${k}: 4 frames in`).test(l)).length;
+        const wasKilled = killed!.work === workFolder(path.join(out, name)) && killed!.segment === k;
+        expect([name, k, begun, ended]).toEqual([name, k, wasKilled ? 2 : 1, 1]);
+      }
+    }
+    expect(logs).not.toMatch(/already published by another worker/);
     expect(listAll(out)).toEqual(['a.mkv', 'b.mkv']);
     const s = JSON.parse((await cli(['queue', 'status', '--redis', redis.url, '--json'])).stdout) as {
       videos: Array<{ state: string; frames: { done: number; total: number } }>;
@@ -286,6 +298,14 @@ describe('msvsr queue: three workers, a worker killed, Redis restarted', () => {
       const r = await cli([...args, '--redis', url]);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/?: .*ECONNREFUSED/);
+      expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
+    }
+    // A password given as the user name, or in the query (ioredis reads ?password=), is hidden too.
+    const port = await freePort();
+    for (const url of [`redis://s3cret-pw@127.0.0.1:${port}`, `redis://127.0.0.1:${port}/0?password=s3cret-pw`]) {
+      const r = await cli(['queue', 'status', '--redis', url]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/(\*\*\*@)?127\.0\.0\.1:\d+/);
       expect(r.stdout + r.stderr).not.toMatch(/s3cret/);
     }
     const bad = await cli(['queue', 'status', '--redis', 'http://user:s3cret-pw@host']);
