@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getDevice, loadModel, type Gpu } from '../src/index.js';
+import { getDevice, loadModel, loadTuneTable, type Gpu, type TuneMode, TUNE_STATE } from '../src/index.js';
+import { Tuner } from '../src/graph/tuner.js';
+import { platform } from '../src/platform/platform.js';
 import { MsvsrRunner } from '../src/graph/msvsr-runner.js';
 import { median, timeDispatches } from '../src/graph/profiler.js';
 import { compileStats } from '../src/kernels/kernel.js';
@@ -39,6 +41,8 @@ export interface BenchOptions {
   torchDevice: 'cpu' | 'cuda';
   /** Threads for the CPU peers (default: all cores, as lavapipe uses). */
   threads?: number;
+  /** Conv variants: 'off' (the direct conv, default), 'cached' (this adapter's kept choices), 'full' (measure). */
+  tune?: TuneMode;
   log?: (s: string) => void;
 }
 
@@ -83,6 +87,10 @@ export interface BenchResult {
   planSeconds: number;
   pipelines: number;
   dispatches: number;
+  tune: TuneMode;
+  /** Compute passes and command buffers of one chunk as the runner encodes it. */
+  passes: number;
+  commandBuffers: number;
   gflopPerFrame: number;
   gmacPerFrame: number;
   countingRule: string;
@@ -185,8 +193,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     log(`${gpu.adapter.name}: ${o.config} ${o.precision} T=${T} ${h}x${w}`);
     const compiled0 = compileStats.pipelines;
     const t0 = performance.now();
-    const runner = await MsvsrRunner.create(gpu, cfg, weights, T, h, w, o.precision);
+    const tuner = o.tune && o.tune !== 'off' ? new Tuner(gpu, o.tune, loadTuneTable()) : undefined;
+    const runner = await MsvsrRunner.create(gpu, cfg, weights, T, h, w, o.precision, { tuner });
     const planSeconds = (performance.now() - t0) / 1e3;
+    if (tuner?.measured.length) {
+      platform().saveState(TUNE_STATE, JSON.stringify({ ...loadTuneTable(), ...tuner.table }));
+      log(`  tuner: measured ${tuner.measured.length} conv shape(s) in ${planSeconds.toFixed(1)} s (plan included)`);
+    }
     let outs = await runner.run(frames);
     const firstRunSeconds = (performance.now() - t0) / 1e3;
     sampleRss();
@@ -237,6 +250,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       planSeconds,
       pipelines: compileStats.pipelines - compiled0,
       dispatches: ds.length,
+      tune: o.tune ?? 'off',
+      passes: runner.plan.encoded.passes,
+      commandBuffers: runner.plan.encoded.commandBuffers,
       gflopPerFrame: flops / T / 1e9,
       gmacPerFrame: macs / T / 1e9,
       countingRule: COUNTING_RULE,
@@ -358,12 +374,15 @@ async function runPeer(p: PeerName, o: BenchOptions, frames: Float32Array[], our
 export function formatBench(r: BenchResult, top = 12): string {
   const L: string[] = [];
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  L.push(`== ${r.config} ${r.precision}, T=${r.frames}, ${r.size} -> ${4 * Number(r.size.split('x')[0])}x${4 * Number(r.size.split('x')[1])}, ${r.device}`);
+  L.push(
+    `== ${r.config} ${r.precision}${r.tune !== 'off' ? ` tune ${r.tune}` : ''}, T=${r.frames}, ${r.size} -> ${4 * Number(r.size.split('x')[0])}x${4 * Number(r.size.split('x')[1])}, ${r.device}`,
+  );
   L.push(
     `fps ${r.fps.toFixed(3)}  (${r.secondsPerFrame.toFixed(3)} s/frame; chunk median ${r.secondsPerChunk.toFixed(3)} s over ${r.runs.length} runs: ${r.runs.map((x) => x.toFixed(2)).join(', ')})`,
   );
+  L.push(`first run ${r.firstRunSeconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s, ${r.pipelines} pipelines compiled)`);
   L.push(
-    `first run ${r.firstRunSeconds.toFixed(2)} s (plan ${r.planSeconds.toFixed(2)} s, ${r.pipelines} pipelines compiled, ${r.dispatches} dispatches/chunk)`,
+    `per frame: ${(r.dispatches / r.frames).toFixed(1)} dispatches, ${(r.passes / r.frames).toFixed(2)} compute passes, ${(r.commandBuffers / r.frames).toFixed(2)} command buffers (per chunk: ${r.dispatches}, ${r.passes}, ${r.commandBuffers})`,
   );
   L.push(
     `analytic ${r.gmacPerFrame.toFixed(2)} GMAC = ${r.gflopPerFrame.toFixed(2)} GFLOP per frame; GPU memory ${mib(r.gpuBytes)} (+ ${mib(r.readbackBytes)} readback), host RSS peak ${mib(r.rssPeakBytes)}`,
@@ -401,5 +420,5 @@ export function resultsRow(r: BenchResult): string {
       .slice(0, 5)
       .map((k) => `${k.name} ${k.ms.toFixed(1)} ms ${k.gflops.toFixed(0)} GF/s`)
       .join('; ') || '—';
-  return `| ${r.date.slice(0, 10)} | ${r.device} | ${r.config} ${r.precision} | ${r.size} | ${r.frames} | ${r.fps.toFixed(3)} | ${r.secondsPerFrame.toFixed(3)} | ${r.firstRunSeconds.toFixed(1)} | ${r.gflopPerFrame.toFixed(1)} | ${(r.gpuBytes / 2 ** 20).toFixed(0)} MiB | ${top} | ${peers} |`;
+  return `| ${r.date.slice(0, 10)} | ${r.device} | ${r.config} ${r.precision}${r.tune !== 'off' ? ` tune ${r.tune}` : ''} | ${r.size} | ${r.frames} | ${r.fps.toFixed(3)} | ${r.secondsPerFrame.toFixed(3)} | ${r.firstRunSeconds.toFixed(1)} | ${r.gflopPerFrame.toFixed(1)} | ${(r.gpuBytes / 2 ** 20).toFixed(0)} MiB | ${top} | ${peers} |`;
 }

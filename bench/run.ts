@@ -23,6 +23,7 @@ interface Opts {
   threads?: string;
   json?: boolean;
   results?: string;
+  tune: 'off' | 'cached' | 'full';
 }
 
 function parseSize(s: string): [number, number] {
@@ -53,6 +54,11 @@ export function benchCommand(): Command {
     .option('--python <path>', 'Python with PyTorch for the peers', existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')
     .addOption(new Option('--torch-device <d>', 'device of the PyTorch peer').choices(['cpu', 'cuda']).default('cpu'))
     .option('--threads <n>', 'threads of the CPU peers (default: all cores)')
+    .addOption(
+      new Option('--tune <mode>', "conv variants: the direct conv (off), this adapter's kept choices (cached), or measure them (full)")
+        .choices(['off', 'cached', 'full'])
+        .default('off'),
+    )
     .option('--json', 'print one JSON object (an array of them for several sizes)')
     .option('--results <file>', 'append a dated markdown row per size to this file (e.g. bench/RESULTS.md)')
     .addHelpText(
@@ -93,6 +99,7 @@ Ratios are ours/peer in speed (peer seconds per frame over ours): above 1 we are
           python: o.python,
           torchDevice: o.torchDevice,
           threads: o.threads ? int('--threads', o.threads, 1) : undefined,
+          tune: o.tune,
           log,
         });
         results.push(r);

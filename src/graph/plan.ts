@@ -170,9 +170,13 @@ export class Plan {
     }
   }
 
+  /** What the last encode made: compute passes and command buffers (the bench reports them per frame). */
+  encoded = { passes: 0, commandBuffers: 0 };
+
   /**
    * Encodes the whole plan: dispatches in compute passes of at most `perBuffer` (a command buffer each, so
-   * the GPU starts while the rest is encoded), outputs copied out as soon as they are complete.
+   * the GPU starts while the rest is encoded), outputs copied out as soon as they are complete. A pass ends
+   * only where a copy must follow or a command buffer ends, and none is begun without a dispatch in it.
    */
   encode(perBuffer = 512): GPUCommandBuffer[] {
     const copies = new Map<number, Value[]>();
@@ -180,14 +184,20 @@ export class Plan {
     const d = this.gpu.device;
     const out: GPUCommandBuffer[] = [];
     let enc = d.createCommandEncoder();
-    let pass = enc.beginComputePass();
+    let pass: GPUComputePassEncoder | undefined;
     let inBuffer = 0;
+    let passes = 0;
     this.dispatches.forEach((x, i) => {
+      if (!pass) {
+        pass = enc.beginComputePass();
+        passes++;
+      }
       encodeDispatch(pass, x);
       inBuffer++;
       const copy = copies.get(i);
       if (copy || inBuffer >= perBuffer) {
         pass.end();
+        pass = undefined;
         for (const v of copy ?? []) {
           const t = this.tensor(v);
           enc.copyBufferToBuffer(t.buffer, t.offset, this.readback.get(v)!.buffer, 0, t.bytes);
@@ -197,11 +207,11 @@ export class Plan {
           enc = d.createCommandEncoder();
           inBuffer = 0;
         }
-        pass = enc.beginComputePass();
       }
     });
-    pass.end();
-    out.push(enc.finish());
+    pass?.end();
+    if (inBuffer > 0 || out.length === 0) out.push(enc.finish());
+    this.encoded = { passes, commandBuffers: out.length };
     return out;
   }
 

@@ -9,6 +9,9 @@ import { packWinograd, type WinogradTiling, winogradApplies, winogradKernel, win
 /** conv2d.wgsl's template parameters. */
 export type Conv2dSpec = {
   S: Precision;
+  /** Arithmetic: f16 with f16 storage (partial sums per chunk in f16, accumulated in f32). */
+  M: Precision;
+  MATH16: boolean;
   K: number;
   STRIDE: number;
   PAD: number;
@@ -113,6 +116,8 @@ function conv2dBase(s: Conv2dShape): Omit<Conv2dSpec, keyof Conv2dTiling> {
   const c4 = (i: number) => (i < s.sources.length ? Math.ceil(s.sources[i] / 4) : 0);
   const base = {
     S: s.dtype ?? 'f32',
+    M: s.dtype ?? 'f32',
+    MATH16: s.dtype === 'f16',
     K: s.k,
     STRIDE: s.stride ?? 1,
     PAD: s.pad ?? s.k >> 1,
@@ -158,7 +163,7 @@ export function conv2dSpec(gpu: Gpu, s: Conv2dShape): Conv2dSpec {
 export function variantMisfit(gpu: Gpu, s: Conv2dShape): string | undefined {
   if (s.variant === 'winograd') {
     if (!winogradApplies(s)) return 'Winograd F(4x4, 3x3) needs a 3x3 stride-1 pad-1 conv';
-    const { K: _k, STRIDE: _s, PAD: _p, ...base } = conv2dBase(s);
+    const { K: _k, STRIDE: _s, PAD: _p, M: _m, MATH16: _m16, ...base } = conv2dBase(s);
     return winogradKernel.misfit(gpu, winogradSpecs(base, s, s.winograd)[0]);
   }
   return kernel.misfit(gpu, conv2dSpecs(s)[0]);
@@ -306,7 +311,7 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
   let algo = '';
   if (s.variant === 'winograd') {
     if (!winogradApplies(s)) throw new Error(`${label}: Winograd F(4x4, 3x3) needs a 3x3 stride-1 pad-1 conv`);
-    const { K: _k, STRIDE: _s, PAD: _p, ...base } = conv2dBase(s);
+    const { K: _k, STRIDE: _s, PAD: _p, M: _m, MATH16: _m16, ...base } = conv2dBase(s);
     const spec = winogradSpec(gpu, winogradSpecs(base, s, s.winograd));
     pipeline = await winogradKernel.pipeline(gpu, spec);
     bindGroup = winogradKernel.bindGroup(gpu, slots, uniforms);

@@ -21,6 +21,11 @@
 //                         stage-2 [offsets | masks] tensor of the same step (same layout as the output).
 //    R is MAX_RESIDUE, PaddleGAN's max_residue_magnitude (10).
 //
+// f16 arithmetic (M = f16): the staged inputs and weights are f16, and each chunk of CK input vec4s is
+// summed by f16 fma (K*K*CK*4 products, 72 for a 3x3 conv) into a partial sum that is then added to the f32
+// accumulator, so rounding never builds up over more than one chunk. With M = f32 the products go straight
+// into the f32 accumulator, as with f32 storage always.
+//
 // The slot readers and the epilogues are in conv2d_common.wgsl, shared with conv2d_winograd.wgsl.
 //
 // Row bands: a dispatch computes conv-grid rows [rowStart, rowStart + rows) of an image whose input has
@@ -29,7 +34,9 @@
 // case inY0 = outY0 = rowStart = 0.
 
 // ---- specialization constants (overwritten per pipeline; defaults keep the file valid WGSL) ----
-alias S = f32;          // activation storage scalar: f32 or f16 (accumulation is always f32)
+alias S = f32;          // activation storage scalar: f32 or f16
+alias M = f32;          // arithmetic scalar: f32, or f16 with f16 storage (see "f16 arithmetic" above)
+const MATH16: bool = false; // M is f16
 const K: u32 = 3u;      // square kernel size
 const STRIDE: u32 = 1u;
 const PAD: u32 = 1u;
@@ -92,8 +99,8 @@ struct Dims {
 @group(0) @binding(7) var<storage, read> src5: array<vec4<S>>;
 @group(0) @binding(8) var<storage, read_write> dst: array<vec4<S>>;
 
-var<workgroup> tileIn: array<vec4<f32>, TYIN * TXIN * CK>;
-var<workgroup> tileW: array<vec4<f32>, TO * KK * CK * 4u>;
+var<workgroup> tileIn: array<vec4<M>, TYIN * TXIN * CK>;
+var<workgroup> tileW: array<vec4<M>, TO * KK * CK * 4u>;
 
 @compute @workgroup_size(NT)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -122,7 +129,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (gx >= 0 && gy >= 0 && u32(gx) < dims.inW && u32(gy) < dims.inH && c0 + c < cs) {
           v = srcLoad(slot, ((u32(gy) - dims.inY0) * dims.inW + u32(gx)) * cs + c0 + c);
         }
-        tileIn[i] = v;
+        tileIn[i] = vec4<M>(v);
       }
       // Stage the weights: [TO][KK][CK*4] vec4s of this output tile and chunk.
       for (var i = li; i < TO * KK * CK * 4u; i += NT) {
@@ -134,13 +141,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         if (ov < COUT4 && c0 * 4u + ci < cs * 4u) {
           v = weights[dims.wOff + (ov * KK + tap) * WROW + wbase + c0 * 4u + ci];
         }
-        tileW[i] = v;
+        tileW[i] = vec4<M>(v);
       }
       workgroupBarrier();
 
+      var part = array<vec4<M>, PX * OVN>();
+
       for (var ky = 0u; ky < K; ky++) {
         for (var c = 0u; c < CK; c++) {
-          var xin: array<vec4<f32>, PXIN>;
+          var xin: array<vec4<M>, PXIN>;
           let row = ((ty * STRIDE + ky) * TXIN + tx * PX * STRIDE) * CK + c;
           for (var j = 0u; j < PXIN; j++) {
             xin[j] = tileIn[row + j * CK];
@@ -150,11 +159,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
               for (var o = 0u; o < OVN; o++) {
                 let wv = tileW[((to * OVN + o) * KK + ky * K + kx) * (CK * 4u) + c * 4u + q];
                 for (var p = 0u; p < PX; p++) {
-                  acc[p * OVN + o] = fma(vec4<f32>(xin[p * STRIDE + kx][q]), wv, acc[p * OVN + o]);
+                  if (MATH16) {
+                    part[p * OVN + o] = fma(vec4<M>(xin[p * STRIDE + kx][q]), wv, part[p * OVN + o]);
+                  } else {
+                    acc[p * OVN + o] = fma(vec4<f32>(f32(xin[p * STRIDE + kx][q])), vec4<f32>(wv), acc[p * OVN + o]);
+                  }
                 }
               }
             }
           }
+        }
+      }
+      if (MATH16) {
+        for (var i = 0u; i < PX * OVN; i++) {
+          acc[i] += vec4<f32>(part[i]);
         }
       }
       workgroupBarrier();

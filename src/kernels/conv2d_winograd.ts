@@ -9,7 +9,7 @@ import { conv2d_common as commonSource, conv2d_winograd as winogradSource } from
 /** The blocking of the Winograd kernel: blocks per workgroup (x, y), output vec4s, input vec4s per chunk. */
 export type WinogradTiling = { TTX: number; TTY: number; TO: number; CK: number };
 
-export type WinogradSpec = Omit<Conv2dSpec, 'K' | 'STRIDE' | 'PAD' | 'PX' | 'OVN' | 'TPX' | 'TPY' | 'TPO' | 'CK'> & WinogradTiling;
+export type WinogradSpec = Omit<Conv2dSpec, 'K' | 'STRIDE' | 'PAD' | 'M' | 'MATH16' | 'PX' | 'OVN' | 'TPX' | 'TPY' | 'TPO' | 'CK'> & WinogradTiling;
 
 const kernel = new Kernel<WinogradSpec>('conv2d_winograd', `${winogradSource}\n${commonSource}`);
 
