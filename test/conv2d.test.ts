@@ -102,15 +102,16 @@ const cases: Case[] = [
   { name: '3x3 pad 0 (valid): 6->5, 9x10', h: 9, w: 10, shape: { sources: [6], cout: 5, k: 3, pad: 0 } },
 ];
 
-// f16 storage and arithmetic (the weights rounded to f16, products of one kernel row summed in f16, those sums
-// in f32). Tolerance 2e-3 of the output scale: the output is rounded to f16 (relative 2^-11 = 4.9e-4) and the
-// products and residuals add their own rounding; measured 4.0e-4 .. 5.0e-4 (f32 arithmetic: 2.2e-4 .. 3.1e-4);
-// anything structural is O(1).
-const casesF16: Case[] = [
+// f16 storage, with f32 arithmetic and with f16 arithmetic (the weights rounded to f16, the products of one
+// kernel row summed in f16, those sums in f32). Tolerance 2e-3 of the output scale: the output is rounded to
+// f16 (relative 2^-11 = 4.9e-4) and the products and residuals add their own rounding; measured 2.2e-4 ..
+// 3.1e-4 (f32 arithmetic), 4.5e-4 .. 7.1e-4 (f16 arithmetic); anything structural is O(1).
+const f16Storage: Case[] = [
   { name: 'f16: 32->32 lrelu + residual, 13x17', h: 13, w: 17, shape: { sources: [32], cout: 32, k: 3, act: L, residuals: 1, dtype: 'f16' } },
   { name: 'f16: shuffle 32->128 lrelu, 5x7', h: 5, w: 7, shape: { sources: [32], cout: 128, k: 3, shuffle: true, act: L, dtype: 'f16' } },
   { name: 'f16: [3,32]->32 stride 2, 9x11', h: 9, w: 11, shape: { sources: [3, 32], cout: 32, k: 3, stride: 2, act: L, dtype: 'f16' } },
 ];
+const casesF16: Case[] = [...f16Storage, ...f16Storage.map((c) => ({ ...c, name: `${c.name}, f16 arithmetic`, shape: { ...c.shape, math: 'f16' as const } }))];
 
 describe('conv2d (f32) vs float64 CPU reference', () => {
   cases.forEach((c, i) => {
@@ -133,7 +134,7 @@ describe('conv2d (f16 storage) vs float64 CPU reference', () => {
 // Winograd F(4x4, 3x3) on every 3x3 stride-1 pad-1 case of the same matrix, against the same float64
 // reference and tolerance: its transforms reorder and scale the sums (interpolation points up to ±2, a
 // factor 8 in Aᵀ), which measured below 1e-5 of the output scale here.
-const winogradCases = [...cases, ...casesF16].filter((c) => c.shape.k === 3 && (c.shape.stride ?? 1) === 1 && (c.shape.pad ?? 1) === 1);
+const winogradCases = [...cases, ...casesF16].filter((c) => !c.shape.math && c.shape.k === 3 && (c.shape.stride ?? 1) === 1 && (c.shape.pad ?? 1) === 1);
 
 describe('conv2d Winograd F(4x4, 3x3) vs float64 CPU reference', () => {
   for (const c of winogradCases) {

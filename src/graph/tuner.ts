@@ -19,6 +19,8 @@ export interface ConvVariant {
   variant: 'direct' | 'winograd';
   tiling?: Partial<Conv2dTiling>;
   winograd?: Partial<WinogradTiling>;
+  /** The direct conv computing in f16 (f16 storage only). */
+  math?: 'f16';
 }
 
 /** Measured choices by key: `${adapter} | ${shape key}` -> variant and its median milliseconds. */
@@ -41,7 +43,9 @@ export function shapeKey(s: Conv2dShape, rows: number, cols: number): string {
 
 /** Every variant that can run a shape, the default first. */
 export function convCandidates(s: Conv2dShape): ConvVariant[] {
-  const out: ConvVariant[] = conv2dTilings({ ...s, tiling: undefined }).map((t) => ({ variant: 'direct', tiling: t }));
+  const tilings = conv2dTilings({ ...s, tiling: undefined });
+  const out: ConvVariant[] = tilings.map((t) => ({ variant: 'direct', tiling: t }));
+  if (s.dtype === 'f16') for (const t of tilings) out.push({ variant: 'direct', tiling: t, math: 'f16' });
   if (winogradApplies(s)) for (const t of winogradTilings(s)) out.push({ variant: 'winograd', winograd: t });
   return out;
 }
@@ -50,7 +54,7 @@ export function convCandidates(s: Conv2dShape): ConvVariant[] {
 export function describeVariant(v: ConvVariant): string {
   const t = v.variant === 'winograd' ? v.winograd : v.tiling;
   const parts = t ? Object.entries(t).map(([k, x]) => `${k}=${x}`) : [];
-  return [v.variant, ...parts].join(' ');
+  return [v.variant, ...(v.math ? [`math=${v.math}`] : []), ...parts].join(' ');
 }
 
 /** A JSON text of a value with object keys sorted, so that equal values compare equal as text. */
@@ -81,7 +85,7 @@ export interface TuneResult {
 export async function tuneConv(gpu: Gpu, s: Conv2dShape, rows: number, cols: number, reps = 3, maxRows = TUNE_ROWS): Promise<TuneResult> {
   const h = Math.max(1, Math.min(rows, maxRows));
   const w = Math.max(1, cols);
-  const shape: Conv2dShape = { ...s, residuals: 0, head: undefined, upres: false, tiling: undefined, winograd: undefined };
+  const shape: Conv2dShape = { ...s, residuals: 0, head: undefined, upres: false, tiling: undefined, winograd: undefined, math: undefined };
   const cin = shape.sources.reduce((a, b) => a + b, 0);
   let seed = 7;
   const rnd = () => {
@@ -103,7 +107,7 @@ export async function tuneConv(gpu: Gpu, s: Conv2dShape, rows: number, cols: num
   const buffers: GPUBuffer[] = [];
   try {
     for (const v of convCandidates(shape)) {
-      const vs: Conv2dShape = { ...shape, variant: v.variant, tiling: v.tiling, winograd: v.winograd };
+      const vs: Conv2dShape = { ...shape, variant: v.variant, tiling: v.tiling, winograd: v.winograd, math: v.math };
       const misfit = variantMisfit(gpu, vs);
       if (misfit) {
         times.push({ variant: v, error: misfit }); // would run as a fallback tiling: not this candidate
@@ -163,7 +167,7 @@ export class Tuner {
     if (!choice || typeof choice !== 'object') return undefined;
     const want = canonical(choice);
     const v = convCandidates(s).find((c) => canonical(c) === want);
-    return v && !variantMisfit(this.gpu, { ...s, variant: v.variant, tiling: v.tiling, winograd: v.winograd }) ? v : undefined;
+    return v && !variantMisfit(this.gpu, { ...s, variant: v.variant, tiling: v.tiling, winograd: v.winograd, math: v.math }) ? v : undefined;
   }
 
   /** Measures every listed conv the table lacks (or holds no usable entry for); 'full' mode only. */

@@ -63,6 +63,12 @@ export interface Conv2dShape {
   /** The last residual is a low-resolution image (output size / 4), added upsampled x4 (bilinear). */
   upres?: boolean;
   dtype?: Precision;
+  /**
+   * The direct conv's arithmetic: f32 (default), or f16 with f16 storage (products of one kernel row summed
+   * in f16, those sums accumulated in f32; see conv2d.wgsl). A tuner choice: faster where f16 runs at twice
+   * the f32 rate, slower where it is emulated (lavapipe), and about twice the error either way.
+   */
+  math?: Precision;
   /** Override of the register/workgroup tiling (tuning experiments; default: conv2dTilings). */
   tiling?: Partial<Conv2dTiling>;
   /**
@@ -113,11 +119,12 @@ function conv2dBase(s: Conv2dShape): Omit<Conv2dSpec, keyof Conv2dTiling> {
   }
   if (s.head && s.sources.length + 1 > MAX_SLOTS) throw new Error('conv2d: an offset head needs a free slot');
   if (s.upres && (!nres || s.shuffle || s.head)) throw new Error('conv2d: upres needs a residual slot for the image and no shuffle or head');
+  if (s.math === 'f16' && (s.dtype !== 'f16' || s.variant === 'winograd')) throw new Error('conv2d: f16 arithmetic needs f16 storage and the direct conv');
   const c4 = (i: number) => (i < s.sources.length ? Math.ceil(s.sources[i] / 4) : 0);
   const base = {
     S: s.dtype ?? 'f32',
-    M: s.dtype ?? 'f32',
-    MATH16: s.dtype === 'f16',
+    M: s.math ?? 'f32',
+    MATH16: s.math === 'f16',
     K: s.k,
     STRIDE: s.stride ?? 1,
     PAD: s.pad ?? s.k >> 1,

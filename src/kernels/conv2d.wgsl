@@ -36,7 +36,7 @@
 
 // ---- specialization constants (overwritten per pipeline; defaults keep the file valid WGSL) ----
 alias S = f32;          // activation storage scalar: f32 or f16
-alias M = f32;          // arithmetic scalar: f32, or f16 with f16 storage (see "f16 arithmetic" above)
+alias M = f32;          // arithmetic scalar: f32, or f16 with f16 storage, a tuner choice (see "f16 arithmetic" above)
 const MATH16: bool = false; // M is f16
 const K: u32 = 3u;      // square kernel size
 const STRIDE: u32 = 1u;
