@@ -27,6 +27,14 @@ log "adapter"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
   timeout 60 node dist/tools/cli.js info 2>&1
   "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' 2>&1
+  # What the tensor-core path (subgroup matrices, an experimental Dawn feature) would have to work with.
+  timeout 60 node --input-type=module -e "
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    const a = await create(['enable-dawn-features=allow_unsafe_apis']).requestAdapter();
+    console.log('features (unsafe APIs allowed):', [...a.features].sort().join(' '));
+    console.log('subgroupMatrixConfigs:', JSON.stringify(a.info.subgroupMatrixConfigs ?? null));
+  " 2>&1
 } > "$OUT/adapter.txt"
 tee -a "$OUT/log.txt" < "$OUT/adapter.txt"
 
