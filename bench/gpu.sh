@@ -2,7 +2,7 @@
 # One command for a lent NVIDIA GPU machine (bare: no Node, no Vulkan loader, no network; Python with PyTorch
 # + CUDA): the bench at 180x320, T=10 in f32 and f16, the tuner measuring this adapter's conv variants and the
 # bench again with its choices, with PyTorch CUDA (eager, our reference port) on the same weights and frames.
-# Every step has its own time limit; the whole stays under 8 minutes.
+# Every step has its own time limit (30 + 30 + 120 + 80 + 120 + 90 s): the whole stays under 8 minutes.
 #
 #   here:  npm ci && npm run build && bash <gpu-pack>/prepare.sh     (writes .gpu/: Node, the Vulkan loader, node_modules)
 #   there: source .gpu/setup.sh && bash bench/gpu.sh                  (carry .gpu and dist)
@@ -25,10 +25,10 @@ SIZE=${SIZE:-180x320} FRAMES=${FRAMES:-10} REPS=${REPS:-5} TORCH_DEVICE=${TORCH_
 log "adapter"
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
-  timeout 60 node dist/tools/cli.js info 2>&1
+  timeout 30 node dist/tools/cli.js info 2>&1
   "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' 2>&1
   # What the tensor-core path (subgroup matrices, an experimental Dawn feature) would have to work with.
-  timeout 60 node --input-type=module -e "
+  timeout 30 node --input-type=module -e "
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
     const a = await create(['enable-dawn-features=allow_unsafe_apis']).requestAdapter();
@@ -49,10 +49,10 @@ bench() {
   [ $rc -eq 0 ] || log "bench $name: exit $rc (124: over its ${limit} s): $(tail -c 400 "$OUT/bench-$name.err")"
 }
 
-bench f32 150 --precision f32 --peers torch --torch-device "$TORCH_DEVICE"
-bench f16 100 --precision f16 --peers none
-bench f32-tuned 150 --precision f32 --peers none --tune full
-bench f16-tuned 100 --precision f16 --peers none --tune full
+bench f32 120 --precision f32 --peers torch --torch-device "$TORCH_DEVICE"
+bench f16 80 --precision f16 --peers none
+bench f32-tuned 120 --precision f32 --peers none --tune full
+bench f16-tuned 90 --precision f16 --peers none --tune full
 cp "$OUT/cache/tune.json" "$OUT/tune.json" 2>/dev/null || log "no tuner table written"
 
 # The human-readable reports (per-kernel tables) from the JSON.
