@@ -2,7 +2,7 @@
 # One command for a lent NVIDIA GPU machine (bare: no Node, no Vulkan loader, no network; Python with PyTorch
 # + CUDA): the bench at 180x320, T=10 in f32 and f16, the tuner measuring this adapter's conv variants and the
 # bench again with its choices, with PyTorch CUDA (eager, our reference port) on the same weights and frames.
-# Every step has its own time limit (30 + 30 + 120 + 80 + 120 + 90 s): the whole stays under 8 minutes.
+# Every step has its own time limit (10 + 30 + 30 + 30 s of adapter facts, then 120 + 80 + 120 + 90 s): the whole stays under 8 minutes.
 #
 #   here:  npm ci && npm run build && bash <gpu-pack>/prepare.sh     (writes .gpu/: Node, the Vulkan loader, node_modules)
 #   there: source .gpu/setup.sh && bash bench/gpu.sh                  (carry .gpu and dist)
@@ -24,9 +24,9 @@ SIZE=${SIZE:-180x320} FRAMES=${FRAMES:-10} REPS=${REPS:-5} TORCH_DEVICE=${TORCH_
 
 log "adapter"
 {
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
+  timeout 10 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
   timeout 30 node dist/tools/cli.js info 2>&1
-  "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' 2>&1
+  timeout 30 "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' 2>&1
   # What the tensor-core path (subgroup matrices, an experimental Dawn feature) would have to work with.
   timeout 30 node --input-type=module -e "
     const { create, globals } = await import('webgpu');
