@@ -2,7 +2,7 @@
 # One command for a lent NVIDIA GPU machine (bare: no Node, no Vulkan loader, no network; Python with PyTorch
 # + CUDA): the bench at 180x320, T=10 in f32 and f16, the tuner measuring this adapter's conv variants and the
 # bench again with its choices, with PyTorch CUDA (eager, our reference port) on the same weights and frames.
-# Every step has its own time limit (10 + 30 + 30 + 30 s of adapter facts, then 120 + 80 + 120 + 90 s): the whole stays under 8 minutes.
+# Every step has its own time limit (10 + 30 + 30 + 30 s of adapter facts, then 110 + 70 + 110 + 80 s: 470 s at most): the whole stays under 8 minutes.
 #
 #   here:  npm ci && npm run build && bash <gpu-pack>/prepare.sh     (writes .gpu/: Node, the Vulkan loader, node_modules)
 #   there: source .gpu/setup.sh && bash bench/gpu.sh                  (carry .gpu and dist)
@@ -49,10 +49,10 @@ bench() {
   [ $rc -eq 0 ] || log "bench $name: exit $rc (124: over its ${limit} s): $(tail -c 400 "$OUT/bench-$name.err")"
 }
 
-bench f32 120 --precision f32 --peers torch --torch-device "$TORCH_DEVICE"
-bench f16 80 --precision f16 --peers none
-bench f32-tuned 120 --precision f32 --peers none --tune full
-bench f16-tuned 90 --precision f16 --peers none --tune full
+bench f32 110 --precision f32 --peers torch --torch-device "$TORCH_DEVICE"
+bench f16 70 --precision f16 --peers none
+bench f32-tuned 110 --precision f32 --peers none --tune full
+bench f16-tuned 80 --precision f16 --peers none --tune full
 cp "$OUT/cache/tune.json" "$OUT/tune.json" 2>/dev/null || log "no tuner table written"
 
 # The human-readable reports (per-kernel tables) from the JSON.
