@@ -18,8 +18,8 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 export MSVSR_CACHE_DIR="$OUT/cache"
 start=$(date +%s)
 log() { echo "[$(($(date +%s) - start)) s] $*" | tee -a "$OUT/log.txt"; }
-python=$(command -v python3 || echo /usr/bin/python3)
-# A dry run of the plumbing elsewhere: SIZE=16x16 FRAMES=2 REPS=1 TORCH_DEVICE=cpu bash bench/gpu.sh
+python=${PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
+# A dry run of the plumbing elsewhere (53 s on lavapipe): SIZE=16x16 FRAMES=2 REPS=1 TORCH_DEVICE=cpu PYTHON=/usr/bin/python3 bash bench/gpu.sh
 SIZE=${SIZE:-180x320} FRAMES=${FRAMES:-10} REPS=${REPS:-5} TORCH_DEVICE=${TORCH_DEVICE:-cuda}
 
 log "adapter"
