@@ -9,7 +9,7 @@ import { packWinograd, type WinogradTiling, winogradApplies, winogradKernel, win
 /** conv2d.wgsl's template parameters. */
 export type Conv2dSpec = {
   S: Precision;
-  /** Arithmetic: f16 with f16 storage (partial sums per chunk in f16, accumulated in f32). */
+  /** Arithmetic: f16 (only with f16 storage) sums each kernel row in f16, those sums in f32; MATH16 says M is f16. */
   M: Precision;
   MATH16: boolean;
   K: number;

@@ -53,15 +53,7 @@ export interface WorkerOptions {
 }
 
 /** What computes one segment: the network normally; the queue benchmark swaps in one that does nothing. */
-export type SegmentUpscaler = (
-  ctx: Ctx,
-  job: VideoJob,
-  work: string,
-  seg: Segment,
-  analysis: Analysis,
-  model: Model,
-  gpu: Gpu,
-) => Promise<{ frames: number; published: boolean }>;
+export type SegmentUpscaler = typeof upscaleSegment;
 
 export interface SegmentResult {
   frames: number;

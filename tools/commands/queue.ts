@@ -5,39 +5,18 @@ import { formatDuration } from '../../src/node/progress.js';
 import { queueAdd } from '../../src/node/queue-add.js';
 import { queueRemove, queueRetry, queueStatus } from '../../src/node/queue-status.js';
 import { runWorker } from '../../src/node/queue-worker.js';
-import type { Droppable } from '../../src/node/streams.js';
-import type { ModelName } from '../../src/node/weights.js';
 import { ENVIRONMENT_HELP, intOption } from './options.js';
-import { engineOptions, videoOptions } from './upscale.js';
+import { type EngineVideoOpts, engineOptions, videoOptions } from './upscale.js';
 
 const REDIS_HELP = 'Redis URL, redis://[user:password@]host[:port][/db] (default: MSVSR_REDIS, else redis://127.0.0.1:6379; the password is never printed)';
 
 /** Not a commander default: a default is printed in --help, and this one may hold a password. */
 const redisUrl = (o: { redis?: string }) => o.redis ?? process.env.MSVSR_REDIS ?? 'redis://127.0.0.1:6379';
 
-interface AddOpts {
+interface AddOpts extends EngineVideoOpts {
   output: string;
   redis?: string;
   ext?: string;
-  weights?: string;
-  model?: ModelName;
-  chunk?: number;
-  overlap: number;
-  maxMemory?: number;
-  halo: number;
-  precision: 'f32' | 'f16';
-  tune: 'off' | 'cached' | 'full';
-  codec?: string;
-  crf?: number;
-  preset?: string;
-  encoderArgs?: string;
-  pixFmt?: string;
-  copyStreams: boolean;
-  drop?: Droppable[];
-  deinterlace: boolean;
-  segmentFrames?: number;
-  sceneCuts: boolean;
-  sceneThreshold?: number;
   overwrite?: boolean;
   quiet?: boolean;
   json?: boolean;

@@ -44,10 +44,16 @@ function thresholdOption(v: string): number {
   return x;
 }
 
-interface Opts {
-  output: string;
+/** What engineOptions and videoOptions parse. */
+export interface EngineVideoOpts {
   weights?: string;
   model?: ModelName;
+  chunk?: number;
+  overlap: number;
+  maxMemory?: number;
+  halo: number;
+  precision: 'f32' | 'f16';
+  tune: 'off' | 'cached' | 'full';
   codec?: string;
   crf?: number;
   preset?: string;
@@ -56,19 +62,17 @@ interface Opts {
   copyStreams: boolean;
   drop?: Droppable[];
   deinterlace: boolean;
+  segmentFrames?: number;
+  sceneCuts: boolean;
+  sceneThreshold?: number;
+}
+
+interface Opts extends EngineVideoOpts {
+  output: string;
   start?: number;
   duration?: number;
   frames?: [number, number];
   compare?: boolean;
-  segmentFrames?: number;
-  sceneCuts: boolean;
-  sceneThreshold?: number;
-  chunk?: number;
-  overlap: number;
-  maxMemory?: number;
-  halo: number;
-  precision: 'f32' | 'f16';
-  tune: 'off' | 'cached' | 'full';
   overwrite?: boolean;
   resume?: boolean;
   quiet?: boolean;
