@@ -374,9 +374,7 @@ async function runPeer(p: PeerName, o: BenchOptions, frames: Float32Array[], our
 export function formatBench(r: BenchResult, top = 12): string {
   const L: string[] = [];
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  L.push(
-    `== ${r.config} ${r.precision}${r.tune !== 'off' ? ` tune ${r.tune}` : ''}, T=${r.frames}, ${r.size} -> ${4 * Number(r.size.split('x')[0])}x${4 * Number(r.size.split('x')[1])}, ${r.device}`,
-  );
+  L.push(`== ${variantLabel(r)}, T=${r.frames}, ${r.size} -> ${4 * Number(r.size.split('x')[0])}x${4 * Number(r.size.split('x')[1])}, ${r.device}`);
   L.push(
     `fps ${r.fps.toFixed(3)}  (${r.secondsPerFrame.toFixed(3)} s/frame; chunk median ${r.secondsPerChunk.toFixed(3)} s over ${r.runs.length} runs: ${r.runs.map((x) => x.toFixed(2)).join(', ')})`,
   );
@@ -409,6 +407,12 @@ export function formatBench(r: BenchResult, top = 12): string {
 }
 
 /** One dated markdown row for bench/RESULTS.md. */
+/** What ran: config, precision, subgroup matrices (tensor cores) where the device used them, the tuner. */
+function variantLabel(r: BenchResult): string {
+  const matrix = r.precision === 'f16' && r.adapter.matrix?.length ? ' + subgroup matrix' : '';
+  return `${r.config} ${r.precision}${matrix}${r.tune !== 'off' ? ` tune ${r.tune}` : ''}`;
+}
+
 export function resultsRow(r: BenchResult): string {
   const peers =
     r.peers
@@ -420,5 +424,5 @@ export function resultsRow(r: BenchResult): string {
       .slice(0, 5)
       .map((k) => `${k.name} ${k.ms.toFixed(1)} ms ${k.gflops.toFixed(0)} GF/s`)
       .join('; ') || '—';
-  return `| ${r.date.slice(0, 10)} | ${r.device} | ${r.config} ${r.precision}${r.tune !== 'off' ? ` tune ${r.tune}` : ''} | ${r.size} | ${r.frames} | ${r.fps.toFixed(3)} | ${r.secondsPerFrame.toFixed(3)} | ${r.firstRunSeconds.toFixed(1)} | ${r.gflopPerFrame.toFixed(1)} | ${(r.gpuBytes / 2 ** 20).toFixed(0)} MiB | ${top} | ${peers} |`;
+  return `| ${r.date.slice(0, 10)} | ${r.device} | ${variantLabel(r)} | ${r.size} | ${r.frames} | ${r.fps.toFixed(3)} | ${r.secondsPerFrame.toFixed(3)} | ${r.firstRunSeconds.toFixed(1)} | ${r.gflopPerFrame.toFixed(1)} | ${(r.gpuBytes / 2 ** 20).toFixed(0)} MiB | ${top} | ${peers} |`;
 }

@@ -24,6 +24,7 @@ interface Opts {
   json?: boolean;
   results?: string;
   tune: 'off' | 'cached' | 'full';
+  unsafeApis?: boolean;
 }
 
 function parseSize(s: string): [number, number] {
@@ -59,6 +60,7 @@ export function benchCommand(): Command {
         .choices(['off', 'cached', 'full'])
         .default('off'),
     )
+    .option('--unsafe-apis', "the adapter's experimental features: f16 convs and DCNs on subgroup matrices where it has them (as msvsr --unsafe-apis)")
     .option('--json', 'print one JSON object (an array of them for several sizes)')
     .option('--results <file>', 'append a dated markdown row per size to this file (e.g. bench/RESULTS.md)')
     .addHelpText(
@@ -72,6 +74,7 @@ Examples:
 Ratios are ours/peer in speed (peer seconds per frame over ours): above 1 we are faster.`,
     )
     .action(async (o: Opts) => {
+      if (o.unsafeApis) process.env.MSVSR_UNSAFE_APIS = '1'; // read by getDevice
       const sizes = o.size.split(',').map(parseSize);
       const peers = o.peers === 'none' ? [] : (o.peers.split(',').map((s) => s.trim()) as PeerName[]);
       for (const p of peers) if (!['torch', 'ort-cpu', 'ort-webgpu'].includes(p)) throw new Error(`--peers: unknown peer '${p}'`);

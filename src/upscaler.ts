@@ -16,7 +16,7 @@ import type { Model } from './model.js';
 import type { Precision } from './numeric/precision.js';
 import type { MsvsrConfig } from './weights/manifest.js';
 import { platform } from './platform/platform.js';
-import { Tuner, type TuneMode, type TuneTable } from './graph/tuner.js';
+import { defaultVariant, Tuner, type TuneMode, type TuneTable } from './graph/tuner.js';
 import { checkHalo, checkPrecision, checkTune } from './options.js';
 
 export interface UpscalerOptions {
@@ -159,13 +159,8 @@ export class Upscaler {
   planFor(r: WindowRequest): ChunkPlan {
     this.request = r;
     const t = this.tunerOf();
-    this.plan = planUpscale(
-      this.gpu,
-      this.model.cfg,
-      r,
-      { ...this.o, precision: this.precision },
-      this.budget,
-      t && ((s, rows, cols) => t.choose(s, rows, cols)),
+    this.plan = planUpscale(this.gpu, this.model.cfg, r, { ...this.o, precision: this.precision }, this.budget, (s, rows, cols) =>
+      t ? t.choose(s, rows, cols) : defaultVariant(this.gpu, s),
     );
     return this.plan;
   }

@@ -5,7 +5,8 @@ import { deformConv } from '../src/kernels/deform_conv.js';
 import { runDispatches } from '../src/kernels/kernel.js';
 import * as ref from './reference/ops.js';
 import * as dcnRef from './reference/dcn.js';
-import { rng, uniform } from './reference/rng.js';
+import { makeOm } from './reference/dcn.js';
+import { uniform } from './reference/rng.js';
 import { convWeights, expectClose, poison, useGpu } from './helpers.js';
 import { chwToHwc } from './fixtures.js';
 import { readFileSync } from 'node:fs';
@@ -13,15 +14,6 @@ import { readSafetensors } from '../src/weights/safetensors.js';
 
 const suite = useGpu("deform_conv measured max error (relative to the output's scale)");
 const errors = suite.errors;
-
-/** An [offsets | masks] tensor: offsets drawn by `offset(r)`, masks in (0, 1). */
-function makeOm(seed: number, h: number, w: number, G: number, offset: (r: () => number) => number): Float32Array {
-  const r = rng(seed);
-  const c = 27 * G;
-  const d = new Float32Array(h * w * c);
-  for (let p = 0; p < h * w; p++) for (let j = 0; j < c; j++) d[p * c + j] = j < 18 * G ? offset(r) : r();
-  return d;
-}
 
 /** Runs deform_conv on HWC inputs (om = [offsets | masks]) into a poisoned output and reads it back. */
 async function gpuDcn(x: Float32Array, om: Float32Array, weight: Float32Array, bias: Float32Array, h: number, w: number, cin: number, cout: number, G: number) {

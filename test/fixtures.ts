@@ -6,6 +6,8 @@ import { readWeights } from '../src/weights/load.js';
 import { CONFIGS, manifestOf, type MsvsrConfig } from '../src/weights/manifest.js';
 import { seededStateDict } from '../src/weights/seeded.js';
 import { loadModel, type Model } from '../src/index.js';
+import { psnr } from './helpers.js';
+import { maxAbsDiff } from './reference/ops.js';
 
 export const fixturePath = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 
@@ -61,4 +63,17 @@ export function loadGolden(name: string): GoldenCase {
 /** The committed seeded-random PP-MSVSR weights as a Model. */
 export function loadFixtureModel(): Promise<Model> {
   return loadModel(new Uint8Array(readFileSync(fixturePath('msvsr_random.pdparams'))), { name: 'msvsr_random.pdparams' });
+}
+
+/** The x4 outputs of a run against the fixture's: the largest abs error over frames and the lowest PSNR (dB). */
+export function outputError(outs: readonly Float32Array[], g: GoldenCase): { worst: number; low: number } {
+  const ref = g.tensors.get('out')!;
+  let worst = 0;
+  let low = Infinity;
+  outs.forEach((o, t) => {
+    const want = chwToHwc(ref.data, 3, 4 * g.H, 4 * g.W, t);
+    worst = Math.max(worst, maxAbsDiff(o, want).err);
+    low = Math.min(low, psnr(o, want));
+  });
+  return { worst, low };
 }

@@ -1,23 +1,23 @@
 // Shared test plumbing: one GPU per test file, weights packed into a ParamBuffer, and the tolerance check.
 import { afterAll, beforeAll, expect } from 'vitest';
-import { getDevice, type Gpu, type Tensor } from '../src/index.js';
+import { type DeviceOptions, getDevice, type Gpu, type Tensor } from '../src/index.js';
 import { ParamBuffer } from '../src/gpu/params.js';
 import { packConvWeights, type Conv2dShape } from '../src/kernels/conv2d.js';
 import { maxAbsDiff, type Arr } from './reference/ops.js';
 
-export async function openGpu(): Promise<Gpu> {
-  return getDevice();
+export async function openGpu(opts?: DeviceOptions): Promise<Gpu> {
+  return getDevice(opts);
 }
 
 /**
  * One device for a test file, opened before its tests and released after; `errors` collects measured
  * errors that are printed under `report` at the end.
  */
-export function useGpu(report?: string): { readonly gpu: Gpu; errors: string[] } {
+export function useGpu(report?: string, opts?: DeviceOptions): { readonly gpu: Gpu; errors: string[] } {
   let gpu: Gpu | undefined;
   const errors: string[] = [];
   beforeAll(async () => {
-    gpu = await openGpu();
+    gpu = await openGpu(opts);
   });
   afterAll(() => {
     gpu?.destroy();
@@ -68,4 +68,11 @@ export function convWeights(
   const wOff = params.add(p.w);
   const bOff = params.add(p.b);
   return { weights: params.upload(gpu), wOff, bOff };
+}
+
+/** PSNR in dB of two images with values in [0, 1]. */
+export function psnr(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return 10 * Math.log10(1 / (s / a.length));
 }

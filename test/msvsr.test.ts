@@ -4,16 +4,10 @@ import { MsvsrRunner } from '../src/graph/msvsr-runner.js';
 import { type ConvVariant, DEFAULT_VARIANT, Tuner } from '../src/graph/tuner.js';
 import type { Conv2dShape } from '../src/kernels/conv2d.js';
 import { maxAbsDiff } from './reference/ops.js';
-import { useGpu } from './helpers.js';
-import { chwToHwc, loadGolden } from './fixtures.js';
+import { psnr, useGpu } from './helpers.js';
+import { chwToHwc, loadGolden, outputError } from './fixtures.js';
 
 const suite = useGpu();
-
-function psnr(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return 10 * Math.log10(1 / (s / a.length));
-}
 
 // Final outputs: max abs error <= 1e-3 (issue 5). The reference is float32 PyTorch on the CPU; our kernels
 // sum in a different order, and ~70 convolutions in sequence with recurrences amplify the 1e-7 relative
@@ -110,14 +104,7 @@ describe('PP-MSVSR in f16 vs the PyTorch reference', () => {
         const runner = await MsvsrRunner.create(suite.gpu, g.cfg, g.weights, g.T, g.H, g.W, 'f16', { tuner });
         try {
           const outs = await runner.run(g.frames);
-          const ref = g.tensors.get('out')!;
-          let worst = 0;
-          let low = Infinity;
-          outs.forEach((o, t) => {
-            const want = chwToHwc(ref.data, 3, 4 * g.H, 4 * g.W, t);
-            worst = Math.max(worst, maxAbsDiff(o, want).err);
-            low = Math.min(low, psnr(o, want));
-          });
+          const { worst, low } = outputError(outs, g);
           table.push(`| ${name} | ${math} arithmetic | ${worst.toExponential(2)} | ${low.toFixed(1)} dB |`);
           expect(worst).toBeLessThanOrEqual(2e-2);
           expect(low).toBeGreaterThanOrEqual(50);

@@ -13,6 +13,14 @@ import { benchCommand } from '../bench/run.js';
 
 const program = new Command();
 program.name('msvsr').description('PP-MSVSR x4 video super-resolution on WebGPU').showHelpAfterError();
+program.option(
+  '--unsafe-apis',
+  "allow the adapter's experimental WebGPU features (Dawn's allow_unsafe_apis): the f16 convs then run on subgroup matrices (tensor cores) where the adapter has them; off by default (also MSVSR_UNSAFE_APIS=1)",
+);
+// Every command opens its device through getDevice, which reads MSVSR_UNSAFE_APIS.
+program.hook('preAction', () => {
+  if (program.opts().unsafeApis) process.env.MSVSR_UNSAFE_APIS = '1';
+});
 program.addHelpText(
   'after',
   `

@@ -52,6 +52,9 @@ if ! have_root; then
   have_root || { echo "tools/mesa26.sh: the root was built but has no Mesa >= 26 lavapipe" >&2; exit 1; }
 fi
 
+# Test runners (vitest's workers) resolve localhost; a debootstrap root has no /etc/hosts entry for it.
+grep -qs '^127\.0\.0\.1[[:space:]].*localhost' "$root/etc/hosts" || printf '127.0.0.1 localhost\n::1 localhost\n' >>"$root/etc/hosts"
+
 here=$PWD
 mounted=()
 undo() { for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done; }

@@ -15,6 +15,13 @@ export interface DeviceOptions {
    * workgroup memory, 128 MiB bindings), as a browser page that asks for nothing gets them.
    */
   limits?: 'adapter' | 'default';
+  /**
+   * Opt in to the adapter's experimental features (Dawn's allow_unsafe_apis in Node; in a browser, whatever
+   * the browser was started with): today the subgroup matrices (`chromium-experimental-subgroup-matrix`,
+   * tensor cores) that conv2d_matrix runs on. Off by default (MSVSR_UNSAFE_APIS=1 in Node's environment turns
+   * it on): the API may change or misbehave.
+   */
+  unsafeApis?: boolean;
 }
 
 const WANTED_LIMITS = [
@@ -30,6 +37,16 @@ const WANTED_LIMITS = [
 ] as const;
 
 const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+const SUBGROUP_MATRIX = 'chromium-experimental-subgroup-matrix';
+
+/** A subgroup-matrix shape the adapter offers for f16 products accumulated in f32 (and its subgroup size). */
+export interface MatrixConfig {
+  M: number;
+  N: number;
+  K: number;
+  /** The adapter's largest subgroup size: a workgroup's x size must be a multiple of it. */
+  subgroupSize: number;
+}
 
 export interface AdapterDescription {
   name: string;
@@ -37,6 +54,8 @@ export interface AdapterDescription {
   architecture: string;
   description: string;
   backend: string;
+  /** f16 x f16 -> f32 subgroup-matrix shapes, when the device has the feature (unsafeApis only). */
+  matrix?: MatrixConfig[];
 }
 
 /**
@@ -103,10 +122,11 @@ export class Gpu {
   private static async open(opts: DeviceOptions): Promise<Opened> {
     const p = platform();
     const name = opts.adapter ?? p.env('MSVSR_ADAPTER') ?? undefined;
+    const unsafe = opts.unsafeApis ?? p.env('MSVSR_UNSAFE_APIS') === '1';
     let gpu: GPU;
     let adapter: GPUAdapter | null = null;
     try {
-      gpu = await p.acquireGPU(name || undefined);
+      gpu = await p.acquireGPU(name || undefined, unsafe);
     } catch (e) {
       throw new GpuError(`No WebGPU implementation: ${(e as Error).message}\n${p.adapterHelp}`);
     }
@@ -124,14 +144,17 @@ export class Gpu {
     const requiredLimits: Record<string, number> = {};
     if (opts.limits !== 'default') for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
     const requiredFeatures = WANTED_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
-    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     const i = adapter.info;
+    const matrix = unsafe && adapter.features.has(SUBGROUP_MATRIX) && adapter.features.has('shader-f16') ? matrixConfigs(i) : [];
+    if (matrix.length) requiredFeatures.push(SUBGROUP_MATRIX as GPUFeatureName);
+    const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
     const desc: AdapterDescription = {
       name: i.description || i.device || [i.vendor, i.architecture].filter(Boolean).join(' ') || 'unknown adapter',
       vendor: i.vendor,
       architecture: i.architecture,
       description: i.description,
       backend: (i as unknown as { backendType?: string }).backendType ?? '',
+      ...(matrix.length ? { matrix } : {}),
     };
     return { device, adapter: desc, gpu };
   }
@@ -191,6 +214,10 @@ export class Gpu {
   }
   get subgroups(): boolean {
     return this.device.features.has('subgroups');
+  }
+  /** The subgroup-matrix shape conv2d_matrix uses (the adapter's first f16 -> f32 one), if the device has one. */
+  get matrix(): MatrixConfig | undefined {
+    return this.device.features.has(SUBGROUP_MATRIX) ? this.adapterDesc.matrix?.[0] : undefined;
   }
   get timestamps(): boolean {
     return this.device.features.has('timestamp-query');
@@ -302,6 +329,19 @@ export class Gpu {
     this.device.destroy();
     platform().releaseGPU(this.gpu);
   }
+}
+
+/** The adapter's f16 -> f32 subgroup-matrix shapes (the experimental adapterInfo.subgroupMatrixConfigs). */
+function matrixConfigs(info: GPUAdapterInfo): MatrixConfig[] {
+  const i = info as unknown as {
+    subgroupMaxSize?: number;
+    subgroupMatrixConfigs?: { componentType: string; resultComponentType: string; M: number; N: number; K: number }[];
+  };
+  const size = i.subgroupMaxSize ?? 0;
+  if (!size) return [];
+  return (i.subgroupMatrixConfigs ?? [])
+    .filter((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M > 0 && c.N > 0 && c.K > 0)
+    .map((c) => ({ M: c.M, N: c.N, K: c.K, subgroupSize: size }));
 }
 
 /** Opens the WebGPU device (dawn.node in Node, navigator.gpu in browsers). */

@@ -78,7 +78,7 @@ export class Builder {
    * hybrid_conv_last(lh) is one conv over concat[x, lh] with both weights side by side and the biases added.
    */
   private pack(parts: { name: string; sources: number[] }[], shape: Conv2dShape): Packed {
-    const key = JSON.stringify([parts, shape.variant ?? 'direct']);
+    const key = JSON.stringify([parts, shape.variant === 'winograd' ? 'winograd' : 'direct']); // the weight layouts
     const hit = this.packed.get(key);
     if (hit) return hit;
     const k = shape.k;

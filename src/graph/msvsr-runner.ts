@@ -9,7 +9,7 @@ import type { Precision } from '../numeric/precision.js';
 import { Builder } from './builder.js';
 import { Plan } from './plan.js';
 import { buildMsvsr, hrBandBytesFor, type MsvsrGraph, type BuildOptions } from './msvsr.js';
-import { DEFAULT_VARIANT, shapeKey, type Tuner } from './tuner.js';
+import { DEFAULT_VARIANT, defaultVariant, shapeKey, type Tuner } from './tuner.js';
 import type { Conv2dShape } from '../kernels/conv2d.js';
 import type { MsvsrConfig } from '../weights/manifest.js';
 import type { NamedTensor } from '../weights/named-tensor.js';
@@ -57,7 +57,7 @@ export class MsvsrRunner {
       buildMsvsr(rec, cfg, T, h, w, { ...opts, hrBandBytes, taps: false });
       await tuner.tune(convs);
     }
-    const b = new Builder(weights, dtype, tuner ? (s, rows, cols) => tuner.choose(s, rows, cols) : undefined);
+    const b = new Builder(weights, dtype, (s, rows, cols) => (tuner ? tuner.choose(s, rows, cols) : defaultVariant(gpu, s)));
     const net = buildMsvsr(b, cfg, T, h, w, { ...opts, hrBandBytes });
     b.uploadWeights(gpu);
     try {

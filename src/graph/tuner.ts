@@ -10,15 +10,17 @@ import { Tensor } from '../gpu/tensor.js';
 import { conv2d, type Conv2dShape, type Conv2dTiling, conv2dTilings, packConvWeights, variantMisfit } from '../kernels/conv2d.js';
 import { FeatureError } from '../gpu/errors.js';
 import { type WinogradTiling, winogradApplies, winogradTilings } from '../kernels/conv2d_winograd.js';
+import { type MatrixTiling, matrixInapplicable, matrixTilings } from '../kernels/conv2d_matrix.js';
 import { median, timeDispatches } from './profiler.js';
 
 export type TuneMode = 'off' | 'cached' | 'full';
 
 /** What the tuner chooses for a conv: the algorithm and its tiling. */
 export interface ConvVariant {
-  variant: 'direct' | 'winograd';
+  variant: 'direct' | 'winograd' | 'matrix';
   tiling?: Partial<Conv2dTiling>;
   winograd?: Partial<WinogradTiling>;
+  matrix?: Partial<MatrixTiling>;
   /** The direct conv computing in f16 (f16 storage only). */
   math?: 'f16';
 }
@@ -41,18 +43,31 @@ export function shapeKey(s: Conv2dShape, rows: number, cols: number): string {
   return `conv${s.k}x${s.k}s${s.stride ?? 1} [${s.sources.join(',')}]->${s.cout}${s.shuffle ? ' shuffle' : ''} ${s.dtype ?? 'f32'} @${size(Math.min(rows, TUNE_ROWS))}x${size(cols)}`;
 }
 
-/** Every variant that can run a shape, the default first. */
-export function convCandidates(s: Conv2dShape): ConvVariant[] {
+/**
+ * Every variant that can run a shape, the direct conv's first. The subgroup-matrix ones only on a device that
+ * has subgroup matrices (the experimental APIs opted in).
+ */
+export function convCandidates(s: Conv2dShape, gpu?: Gpu): ConvVariant[] {
   const tilings = conv2dTilings({ ...s, tiling: undefined });
   const out: ConvVariant[] = tilings.map((t) => ({ variant: 'direct', tiling: t }));
   if (s.dtype === 'f16') for (const t of tilings) out.push({ variant: 'direct', tiling: t, math: 'f16' });
   if (winogradApplies(s)) for (const t of winogradTilings(s)) out.push({ variant: 'winograd', winograd: t });
+  const m = gpu?.matrix;
+  if (gpu && m && !matrixInapplicable(gpu, s)) for (const t of matrixTilings(s, m)) out.push({ variant: 'matrix', matrix: t });
   return out;
+}
+
+/**
+ * The variant without measurements: the subgroup-matrix conv where the device has subgroup matrices (the user
+ * opted in to them) and the conv can use them, else the direct conv's preferred tiling.
+ */
+export function defaultVariant(gpu: Gpu, s: Conv2dShape): ConvVariant {
+  return gpu.matrix && !matrixInapplicable(gpu, s) ? { variant: 'matrix' } : DEFAULT_VARIANT;
 }
 
 /** A variant in words, for reports: `winograd rows=2` or `direct tile=8x8`. */
 export function describeVariant(v: ConvVariant): string {
-  const t = v.variant === 'winograd' ? v.winograd : v.tiling;
+  const t = v.variant === 'winograd' ? v.winograd : v.variant === 'matrix' ? v.matrix : v.tiling;
   const parts = t ? Object.entries(t).map(([k, x]) => `${k}=${x}`) : [];
   return [v.variant, ...(v.math ? [`math=${v.math}`] : []), ...parts].join(' ');
 }
@@ -71,7 +86,7 @@ function canonical(x: unknown): string {
   return JSON.stringify(x) ?? 'undefined';
 }
 
-/** The default without measurements: the direct conv's preferred tiling. */
+/** The direct conv's preferred tiling: the default without measurements or subgroup matrices. */
 export const DEFAULT_VARIANT: ConvVariant = { variant: 'direct' };
 
 export interface TuneResult {
@@ -85,7 +100,7 @@ export interface TuneResult {
 export async function tuneConv(gpu: Gpu, s: Conv2dShape, rows: number, cols: number, reps = 3, maxRows = TUNE_ROWS): Promise<TuneResult> {
   const h = Math.max(1, Math.min(rows, maxRows));
   const w = Math.max(1, cols);
-  const shape: Conv2dShape = { ...s, residuals: 0, head: undefined, upres: false, tiling: undefined, winograd: undefined, math: undefined };
+  const shape: Conv2dShape = { ...s, residuals: 0, head: undefined, upres: false, tiling: undefined, winograd: undefined, matrix: undefined, math: undefined };
   const cin = shape.sources.reduce((a, b) => a + b, 0);
   let seed = 7;
   const rnd = () => {
@@ -106,8 +121,8 @@ export async function tuneConv(gpu: Gpu, s: Conv2dShape, rows: number, cols: num
   const times: TuneResult['times'] = [];
   const buffers: GPUBuffer[] = [];
   try {
-    for (const v of convCandidates(shape)) {
-      const vs: Conv2dShape = { ...shape, variant: v.variant, tiling: v.tiling, winograd: v.winograd, math: v.math };
+    for (const v of convCandidates(shape, gpu)) {
+      const vs: Conv2dShape = { ...shape, ...v };
       const misfit = variantMisfit(gpu, vs);
       if (misfit) {
         times.push({ variant: v, error: misfit }); // would run as a fallback tiling: not this candidate
@@ -159,15 +174,15 @@ export class Tuner {
    * written: only an entry that is exactly one of this shape's candidates and fits this device is used.
    */
   choose(s: Conv2dShape, rows: number, cols: number): ConvVariant {
-    if (this.mode === 'off') return DEFAULT_VARIANT;
-    return this.valid(s, this.table[this.key(s, rows, cols)]?.choice) ?? DEFAULT_VARIANT;
+    if (this.mode === 'off') return defaultVariant(this.gpu, s);
+    return this.valid(s, this.table[this.key(s, rows, cols)]?.choice) ?? defaultVariant(this.gpu, s);
   }
 
   private valid(s: Conv2dShape, choice: unknown): ConvVariant | undefined {
     if (!choice || typeof choice !== 'object') return undefined;
     const want = canonical(choice);
-    const v = convCandidates(s).find((c) => canonical(c) === want);
-    return v && !variantMisfit(this.gpu, { ...s, variant: v.variant, tiling: v.tiling, winograd: v.winograd, math: v.math }) ? v : undefined;
+    const v = convCandidates(s, this.gpu).find((c) => canonical(c) === want);
+    return v && !variantMisfit(this.gpu, { ...s, ...v }) ? v : undefined;
   }
 
   /** Measures every listed conv the table lacks (or holds no usable entry for); 'full' mode only. */

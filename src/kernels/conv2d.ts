@@ -5,6 +5,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import type { Precision } from '../numeric/precision.js';
 import { placeholder } from './placeholder.js';
 import { packWinograd, type WinogradTiling, winogradApplies, winogradKernel, winogradSpec, winogradSpecs, winogradWorkgroups } from './conv2d_winograd.js';
+import { type MatrixTiling, matrixInapplicable, matrixKernel, matrixSpec, matrixSpecs, matrixWorkgroups } from './conv2d_matrix.js';
 
 /** conv2d.wgsl's template parameters. */
 export type Conv2dSpec = {
@@ -72,11 +73,13 @@ export interface Conv2dShape {
   /** Override of the register/workgroup tiling (tuning experiments; default: conv2dTilings). */
   tiling?: Partial<Conv2dTiling>;
   /**
-   * The algorithm: 'direct' (default) or 'winograd' (F(4x4, 3x3), 3x3 stride-1 convs only; its weights are
-   * packed with packWinograd), with an optional blocking override.
+   * The algorithm: 'direct' (default), 'winograd' (F(4x4, 3x3), 3x3 stride-1 convs only; its weights are
+   * packed with packWinograd) or 'matrix' (an implicit GEMM on subgroup matrices: f16 storage and a device
+   * that has them, see conv2d_matrix.wgsl), with an optional blocking override.
    */
-  variant?: 'direct' | 'winograd';
+  variant?: 'direct' | 'winograd' | 'matrix';
   winograd?: Partial<WinogradTiling>;
+  matrix?: Partial<MatrixTiling>;
 }
 
 const MAX_SLOTS = 6;
@@ -119,7 +122,8 @@ function conv2dBase(s: Conv2dShape): Omit<Conv2dSpec, keyof Conv2dTiling> {
   }
   if (s.head && s.sources.length + 1 > MAX_SLOTS) throw new Error('conv2d: an offset head needs a free slot');
   if (s.upres && (!nres || s.shuffle || s.head)) throw new Error('conv2d: upres needs a residual slot for the image and no shuffle or head');
-  if (s.math === 'f16' && (s.dtype !== 'f16' || s.variant === 'winograd')) throw new Error('conv2d: f16 arithmetic needs f16 storage and the direct conv');
+  if (s.math === 'f16' && (s.dtype !== 'f16' || (s.variant ?? 'direct') !== 'direct'))
+    throw new Error('conv2d: f16 arithmetic needs f16 storage and the direct conv');
   const c4 = (i: number) => (i < s.sources.length ? Math.ceil(s.sources[i] / 4) : 0);
   const base = {
     S: s.dtype ?? 'f32',
@@ -172,6 +176,12 @@ export function variantMisfit(gpu: Gpu, s: Conv2dShape): string | undefined {
     if (!winogradApplies(s)) return 'Winograd F(4x4, 3x3) needs a 3x3 stride-1 pad-1 conv';
     const { K: _k, STRIDE: _s, PAD: _p, M: _m, MATH16: _m16, ...base } = conv2dBase(s);
     return winogradKernel.misfit(gpu, winogradSpecs(base, s, s.winograd)[0]);
+  }
+  if (s.variant === 'matrix') {
+    const why = matrixInapplicable(gpu, s);
+    if (why) return why;
+    const { M: _m, MATH16: _m16, ...base } = conv2dBase(s);
+    return matrixKernel.misfit(gpu, matrixSpecs(gpu, base, s, s.matrix)[0]);
   }
   return kernel.misfit(gpu, conv2dSpecs(s)[0]);
 }
@@ -324,6 +334,15 @@ export async function conv2d(gpu: Gpu, s: Conv2dShape, b: Conv2dBinding, label =
     bindGroup = winogradKernel.bindGroup(gpu, slots, uniforms);
     workgroups = winogradWorkgroups(spec, outW, band.rows, Math.ceil(s.cout / 4));
     algo = ' winograd';
+  } else if (s.variant === 'matrix') {
+    const why = matrixInapplicable(gpu, s);
+    if (why) throw new Error(`${label}: subgroup-matrix conv: ${why}`);
+    const { M: _m, MATH16: _m16, ...base } = conv2dBase(s);
+    const spec = matrixSpec(gpu, matrixSpecs(gpu, base, s, s.matrix));
+    pipeline = await matrixKernel.pipeline(gpu, spec);
+    bindGroup = matrixKernel.bindGroup(gpu, slots, uniforms);
+    workgroups = matrixWorkgroups(spec, outW, band.rows, Math.ceil(s.cout / 4));
+    algo = ' matrix';
   } else {
     const spec = conv2dSpec(gpu, s);
     pipeline = await kernel.pipeline(gpu, spec);

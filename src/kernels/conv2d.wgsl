@@ -76,29 +76,7 @@ const CIN4: u32 = C0 + C1 + C2 + C3 + C4 + C5;
 const WROW: u32 = CIN4 * 4u;  // weights per (output vec4, tap)
 const OUT_C4: u32 = select(COUT4, COUT4 / 4u, SHUFFLE);  // vec4s per stored pixel
 
-struct Dims {
-  inH: u32,      // input image rows (zero padding outside)
-  inW: u32,
-  inY0: u32,     // image row held in row 0 of the source buffers
-  outW: u32,     // conv grid width (before any pixel shuffle)
-  rowStart: u32, // first conv-grid row computed
-  rows: u32,     // conv-grid rows computed
-  outY0: u32,    // conv-grid row held in row 0 of dst / residual / head buffers
-  wOff: u32,     // vec4 index of this conv's weights in `weights`: [COUT4][KK][CIN4*4] vec4 (4 output channels)
-  bOff: u32,     // vec4 index of the bias: [COUT4] vec4
-  upH: u32,      // UPRES: size of the low-resolution image
-  upW: u32,
-}
-
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> src0: array<vec4<S>>;
-@group(0) @binding(3) var<storage, read> src1: array<vec4<S>>;
-@group(0) @binding(4) var<storage, read> src2: array<vec4<S>>;
-@group(0) @binding(5) var<storage, read> src3: array<vec4<S>>;
-@group(0) @binding(6) var<storage, read> src4: array<vec4<S>>;
-@group(0) @binding(7) var<storage, read> src5: array<vec4<S>>;
-@group(0) @binding(8) var<storage, read_write> dst: array<vec4<S>>;
+// The uniforms (Dims) and the bindings are conv2d_common.wgsl's; dims.wOff points at [COUT4][KK][CIN4*4] vec4s of 4 output channels.
 
 var<workgroup> tileIn: array<vec4<M>, TYIN * TXIN * CK>;
 var<workgroup> tileW: array<vec4<M>, TO * KK * CK * 4u>;
@@ -124,12 +102,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       for (var i = li; i < TYIN * TXIN * CK; i += NT) {
         let c = i % CK;
         let p = i / CK;
-        let gx = tileX0 + i32(p % TXIN);
-        let gy = tileY0 + i32(p / TXIN);
-        var v = vec4<f32>(0.0);
-        if (gx >= 0 && gy >= 0 && u32(gx) < dims.inW && u32(gy) < dims.inH && c0 + c < cs) {
-          v = srcLoad(slot, ((u32(gy) - dims.inY0) * dims.inW + u32(gx)) * cs + c0 + c);
-        }
+        let v = patchAt(slot, cs, c0 + c, tileX0 + i32(p % TXIN), tileY0 + i32(p / TXIN));
         tileIn[i] = vec4<M>(v);
       }
       // Stage the weights: [TO][KK][CK*4] vec4s of this output tile and chunk.

@@ -1,8 +1,35 @@
-// conv2d_common: what the convolution kernels share (conv2d.wgsl, conv2d_winograd.wgsl), appended to each
-// by its wrapper: reading the concat/residual slots, and the fused epilogues. A kernel that includes it
-// declares the template parameters used here (NIN, NRES, C0..C5, COUT4, ACT, SHUFFLE, UPRES, HEAD, OFF4,
-// MAX_RESIDUE, OUT_C4, alias S) and the bindings `dims` (with outW, outY0, bOff, upH, upW), `weights`,
-// `src0`..`src5` and `dst`.
+// conv2d_common: what the convolution kernels share (conv2d, conv2d_winograd, conv2d_matrix), appended to each
+// by its wrapper: the uniforms and bindings, reading the concat/residual slots, and the fused epilogues. A
+// kernel that includes it declares the template parameters used here (NIN, NRES, C0..C5, COUT4, ACT, SHUFFLE,
+// UPRES, HEAD, OFF4, MAX_RESIDUE, OUT_C4, alias S).
+//
+// Row bands: a dispatch computes conv-grid rows [rowStart, rowStart + rows) of an image whose input has inH
+// rows. Source buffers may hold only a band of the input (image row inY0 at buffer row 0), and dst, residual
+// and head buffers a band of the output (grid row outY0 at buffer row 0).
+
+struct Dims {
+  inH: u32,      // input image rows (zero padding outside)
+  inW: u32,
+  inY0: u32,     // image row held in row 0 of the source buffers
+  outW: u32,     // conv grid width (before any pixel shuffle)
+  rowStart: u32, // first conv-grid row computed
+  rows: u32,     // conv-grid rows computed
+  outY0: u32,    // conv-grid row held in row 0 of dst / residual / head buffers
+  wOff: u32,     // vec4 index of this conv's packed weights in `weights` (the kernel's layout: conv2d.ts)
+  bOff: u32,     // vec4 index of the bias: [COUT4] vec4
+  upH: u32,      // UPRES: size of the low-resolution image
+  upW: u32,
+}
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> src0: array<vec4<S>>;
+@group(0) @binding(3) var<storage, read> src1: array<vec4<S>>;
+@group(0) @binding(4) var<storage, read> src2: array<vec4<S>>;
+@group(0) @binding(5) var<storage, read> src3: array<vec4<S>>;
+@group(0) @binding(6) var<storage, read> src4: array<vec4<S>>;
+@group(0) @binding(7) var<storage, read> src5: array<vec4<S>>;
+@group(0) @binding(8) var<storage, read_write> dst: array<vec4<S>>;
 
 fn srcLoad(slot: u32, i: u32) -> vec4<f32> {
   switch slot {
@@ -13,6 +40,13 @@ fn srcLoad(slot: u32, i: u32) -> vec4<f32> {
     case 4u: { return vec4<f32>(src4[i]); }
     default: { return vec4<f32>(src5[i]); }
   }
+}
+
+// Input vec4 c of source `slot` (cs vec4s per pixel) at image pixel (gx, gy): zero outside the image (the
+// conv's padding) and past the source's channels (a chunk that overhangs it).
+fn patchAt(slot: u32, cs: u32, c: u32, gx: i32, gy: i32) -> vec4<f32> {
+  if (gx < 0 || gy < 0 || u32(gx) >= dims.inW || u32(gy) >= dims.inH || c >= cs) { return vec4<f32>(0.0); }
+  return srcLoad(slot, ((u32(gy) - dims.inY0) * dims.inW + u32(gx)) * cs + c);
 }
 
 fn srcC4(slot: u32) -> u32 {

@@ -50,29 +50,7 @@ const Y_SIZE: u32 = TT * TO * 16u;           // the block results a pixel shuffl
 const SHARED_SIZE: u32 = select(U_SIZE, Y_SIZE, SHUFFLE && Y_SIZE > U_SIZE);
 const TO4: u32 = max(TO / 4u, 1u);          // groups of 4 output vec4s (SHUFFLE)
 
-struct Dims {
-  inH: u32,
-  inW: u32,
-  inY0: u32,
-  outW: u32,
-  rowStart: u32,
-  rows: u32,
-  outY0: u32,
-  wOff: u32,     // transformed weights: [COUT4][36][CIN4*4] vec4 (4 output channels)
-  bOff: u32,
-  upH: u32,
-  upW: u32,
-}
-
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> src0: array<vec4<S>>;
-@group(0) @binding(3) var<storage, read> src1: array<vec4<S>>;
-@group(0) @binding(4) var<storage, read> src2: array<vec4<S>>;
-@group(0) @binding(5) var<storage, read> src3: array<vec4<S>>;
-@group(0) @binding(6) var<storage, read> src4: array<vec4<S>>;
-@group(0) @binding(7) var<storage, read> src5: array<vec4<S>>;
-@group(0) @binding(8) var<storage, read_write> dst: array<vec4<S>>;
+// The uniforms (Dims) and the bindings are conv2d_common.wgsl's; dims.wOff points at the transformed weights [COUT4][36][CIN4*4] vec4s of 4 output channels.
 
 // The staged input patch; the transformed inputs as scalars [c][q][36][block] (consecutive invocations,
 // which own consecutive blocks, read consecutive words: SIMD implementations load them as one vector);
@@ -125,12 +103,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       for (var i = li; i < TYIN * TXIN * CK; i += NT) {
         let c = i % CK;
         let p = i / CK;
-        let gx = patchX0 + i32(p % TXIN);
-        let gy = patchY0 + i32(p / TXIN);
-        var v = vec4<f32>(0.0);
-        if (gx >= 0 && gy >= 0 && u32(gx) < dims.inW && u32(gy) < dims.inH && c0 + c < cs) {
-          v = srcLoad(slot, ((u32(gy) - dims.inY0) * dims.inW + u32(gx)) * cs + c0 + c);
-        }
+        let v = patchAt(slot, cs, c0 + c, patchX0 + i32(p % TXIN), patchY0 + i32(p / TXIN));
         patchIn[i] = v;
       }
       // Stage the transformed weights of this chunk: [TO][CK*4][36].

@@ -1,4 +1,5 @@
-import { deform_conv as source } from './wgsl.gen.js';
+import { deform_common as commonSource, deform_conv as source } from './wgsl.gen.js';
+import { deformMatrixInapplicable, deformMatrixKernel, deformMatrixSpec, deformMatrixSpecs, deformMatrixWorkgroups } from './deform_conv_matrix.js';
 import { Kernel, type Dispatch } from './kernel.js';
 import type { Gpu } from '../gpu/device.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -18,7 +19,7 @@ export type DeformConvSpec = {
   TPO: number;
 };
 
-const kernel = new Kernel<DeformConvSpec>('deform_conv', source);
+const kernel = new Kernel<DeformConvSpec>('deform_conv', `${source}\n${commonSource}`);
 
 export interface DeformConvShape {
   cin: number;
@@ -28,6 +29,11 @@ export interface DeformConvShape {
   dtype?: Precision;
   /** storage type of the offsets|masks tensor */
   omDtype?: Precision;
+  /**
+   * 'direct', or 'matrix': the GEMM on subgroup matrices (f16 storage, a device that has them). Default: the
+   * matrix kernel where the device has subgroup matrices (the user opted in to them) and the storage is f16.
+   */
+  variant?: 'direct' | 'matrix';
 }
 
 /**
@@ -80,23 +86,34 @@ export async function deformConv(gpu: Gpu, s: DeformConvShape, b: DeformConvBind
   if (out.h !== x.h || out.w !== x.w || out.c !== s.cout || out.dtype !== dtype) {
     throw new Error(`${label}: output is ${out.h}x${out.w}x${out.c}, expected ${x.h}x${x.w}x${s.cout}`);
   }
-  const spec = deformConvSpec(gpu, s);
-  const pipeline = await kernel.pipeline(gpu, spec);
-  const bindGroup = kernel.bindGroup(
-    gpu,
-    { weights: b.weights, x: x.binding, om: om.binding, dst: out.binding },
-    { h: x.h, w: x.w, wOff: b.wOff, bOff: b.bOff },
-  );
-  const tx = spec.TPX * spec.PX;
-  const to = spec.TPO * spec.OVN;
+  const slots = { weights: b.weights, x: x.binding, om: om.binding, dst: out.binding };
+  const uniforms = { h: x.h, w: x.w, wOff: b.wOff, bOff: b.bOff };
+  const variant = s.variant ?? (deformMatrixInapplicable(gpu, dtype) ? 'direct' : 'matrix');
+  let pipeline: GPUComputePipeline;
+  let bindGroup: GPUBindGroup;
+  let workgroups: [number, number, number];
+  if (variant === 'matrix') {
+    const why = deformMatrixInapplicable(gpu, dtype);
+    if (why) throw new Error(`${label}: subgroup-matrix DCN: ${why}`);
+    const direct = deformConvSpecs(s)[0];
+    const spec = deformMatrixSpec(gpu, deformMatrixSpecs(gpu, { S: direct.S, SO: direct.SO, G: direct.G, CIN4: direct.CIN4, COUT4: direct.COUT4 }));
+    pipeline = await deformMatrixKernel.pipeline(gpu, spec);
+    bindGroup = deformMatrixKernel.bindGroup(gpu, slots, uniforms);
+    workgroups = deformMatrixWorkgroups(spec, x.h, x.w, s.cout / 4);
+  } else {
+    const spec = deformConvSpec(gpu, s);
+    pipeline = await kernel.pipeline(gpu, spec);
+    bindGroup = kernel.bindGroup(gpu, slots, uniforms);
+    workgroups = [Math.ceil(x.w / (spec.TPX * spec.PX)), Math.ceil(x.h / spec.TPY), Math.ceil(s.cout / 4 / (spec.TPO * spec.OVN))];
+  }
   const px = x.h * x.w;
   return {
     label,
-    op: `deform_conv G${s.groups} ${s.cin}->${s.cout} @${x.h}x${x.w}`,
+    op: `deform_conv G${s.groups} ${s.cin}->${s.cout} @${x.h}x${x.w}${variant === 'matrix' ? ' matrix' : ''}`,
     macs: px * s.cout * s.cin * 9,
     pipeline,
     bindGroup,
-    workgroups: [Math.ceil(x.w / tx), Math.ceil(x.h / spec.TPY), Math.ceil(s.cout / 4 / to)],
+    workgroups,
     // GEMM plus the gather (4 corners x 2 flops per sampled channel, per tap)
     flops: 2 * px * s.cout * s.cin * 9 + 8 * px * s.cin * 9,
     bytes: x.bytes + om.bytes + out.bytes + (s.cout * s.cin * 9 + s.cout) * 4,

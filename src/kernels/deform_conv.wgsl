@@ -26,45 +26,17 @@ const TPY: u32 = 4u;
 const TPO: u32 = 4u;
 
 // ---- derived ----
-const CPG4: u32 = CIN4 / G;
 const CK4: u32 = GC * CPG4;       // vec4s of input channels staged per chunk
-const OM4: u32 = 27u * G / 4u;    // vec4s per pixel of `om`
 const TX: u32 = TPX * PX;
 const TY: u32 = TPY;
 const TP: u32 = TX * TY;
 const TO: u32 = TPO * OVN;
 const NT: u32 = TPX * TPY * TPO;
 
-struct Dims {
-  h: u32,
-  w: u32,
-  wOff: u32,   // packed weights [COUT4][9][CIN4*4] vec4s (conv2d's layout)
-  bOff: u32,
-}
-
-@group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> x: array<vec4<S>>;
-@group(0) @binding(3) var<storage, read> om: array<vec4<SO>>;
-@group(0) @binding(4) var<storage, read_write> dst: array<vec4<S>>;
+// The uniforms, the bindings and the bilinear gather are deform_common.wgsl's.
 
 var<workgroup> tileA: array<vec4<f32>, TP * CK4>;
 var<workgroup> tileW: array<vec4<f32>, TO * CK4 * 4u>;
-
-fn omAt(pix: u32, c: u32) -> f32 {
-  return f32(om[pix * OM4 + c / 4u][c % 4u]);
-}
-
-fn gatherCorner(v: array<vec4<f32>, CPG4>, yy: i32, xx: i32, wt: f32, g: u32) -> array<vec4<f32>, CPG4> {
-  var r = v;
-  if (yy >= 0 && xx >= 0 && yy < i32(dims.h) && xx < i32(dims.w)) {
-    let base = (u32(yy) * dims.w + u32(xx)) * CIN4 + g * CPG4;
-    for (var c = 0u; c < CPG4; c++) {
-      r[c] = fma(vec4<f32>(wt), vec4<f32>(x[base + c]), r[c]);
-    }
-  }
-  return r;
-}
 
 @compute @workgroup_size(NT)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -90,23 +62,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         // previous iteration's value on lavapipe).
         var v = array<vec4<f32>, CPG4>();
         if (px < dims.w && py < dims.h) {
-          let pix = py * dims.w + px;
-          let dy = omAt(pix, 18u * g + 2u * k);
-          let dx = omAt(pix, 18u * g + 2u * k + 1u);
-          let m = omAt(pix, 18u * G + 9u * g + k);
-          let sy = f32(py) - 1.0 + f32(k / 3u) + dy;
-          let sx = f32(px) - 1.0 + f32(k % 3u) + dx;
-          let fy = floor(sy);
-          let fx = floor(sx);
-          let ly = sy - fy;
-          let lx = sx - fx;
-          let iy = i32(fy);
-          let ix = i32(fx);
-          // Corner weights (times the mask); corners outside the image contribute nothing.
-          v = gatherCorner(v, iy, ix, (1.0 - ly) * (1.0 - lx) * m, g);
-          v = gatherCorner(v, iy, ix + 1, (1.0 - ly) * lx * m, g);
-          v = gatherCorner(v, iy + 1, ix, ly * (1.0 - lx) * m, g);
-          v = gatherCorner(v, iy + 1, ix + 1, ly * lx * m, g);
+          v = samplePixel(px, py, k, g);
         }
         for (var c = 0u; c < CPG4; c++) {
           tileA[p * CK4 + gl * CPG4 + c] = v[c];

@@ -65,7 +65,7 @@ export class Kernel<Spec extends Specialization = Specialization> {
   ) {
     this.params = new Map();
     for (const m of source.matchAll(DECL)) this.params.set(m[2], { kind: m[1] as 'const' | 'alias', type: m[3] });
-    const r = new WgslReflect(source);
+    const r = new WgslReflect(declarationsOnly(source));
     const bindings: BindingInfo[] = [];
     let uniform: UniformLayout | undefined;
     for (const u of r.uniforms) {
@@ -106,7 +106,7 @@ export class Kernel<Spec extends Specialization = Specialization> {
     for (const k of Object.keys(spec)) {
       if (!seen.has(k)) throw new Error(`${this.name}.wgsl has no template parameter '${k}'`);
     }
-    return f16 ? `enable f16;\n${text}` : text;
+    return f16 && !/^enable f16;/m.test(text) ? `enable f16;\n${text}` : text;
   }
 
   private cache(gpu: Gpu): DeviceCache {
@@ -150,7 +150,7 @@ export class Kernel<Spec extends Specialization = Specialization> {
     if (!wg) throw new Error(`${this.name}.wgsl: no @workgroup_size on the entry point`);
     const decls = [...code.matchAll(DECL)].map((m) => m[0]);
     const vars = [...code.matchAll(WORKGROUP_VAR)].map((m) => m[0]);
-    const mini = `${code.startsWith('enable f16;') ? 'enable f16;\n' : ''}${decls.join('\n')}\n${vars.join('\n')}\n@compute @workgroup_size(${wg[1]}) fn main() {}\n`;
+    const mini = `${/^enable f16;/m.test(code) ? 'enable f16;\n' : ''}${decls.join('\n')}\n${vars.join('\n')}\n@compute @workgroup_size(${wg[1]}) fn main() {}\n`;
     const reflect = new WgslReflect(mini);
     let storageBytes = 0;
     type TypeArgs = Parameters<WgslReflect['getTypeInfo']>;
@@ -270,6 +270,31 @@ export class Kernel<Spec extends Specialization = Specialization> {
     }
     return gpu.device.createBindGroup({ label: this.name, layout: c.layout, entries });
   }
+}
+
+/**
+ * The module-scope declarations of a WGSL text, with every function body emptied: the bindings and the uniform
+ * struct are all the reflection needs, and wgsl_reflect does not parse every type a body may use (the
+ * experimental subgroup_matrix_* types, for one).
+ */
+export function declarationsOnly(source: string): string {
+  const text = source.replace(/\/\/[^\n]*/g, '');
+  let out = '';
+  let i = 0;
+  for (const m of text.matchAll(/(^|\n)\s*fn\s/g)) {
+    if (m.index < i) continue;
+    const open = text.indexOf('{', m.index);
+    if (open < 0) break;
+    let depth = 0;
+    let j = open;
+    for (; j < text.length; j++) {
+      if (text[j] === '{') depth++;
+      else if (text[j] === '}' && --depth === 0) break;
+    }
+    out += `${text.slice(i, open)}{}`;
+    i = j + 1;
+  }
+  return out + text.slice(i);
 }
 
 function literal(v: number | boolean | string, type: string | undefined, what: string): string {

@@ -28,6 +28,8 @@ export interface Info {
   features: string[];
   /** The features msvsr enables on its device. */
   enabled: string[];
+  /** Subgroup-matrix shapes (f16 -> f32) the f16 convs run on: only with --unsafe-apis, on an adapter that has them. */
+  matrix: { M: number; N: number; K: number; subgroupSize: number }[];
   precisions: string[];
   limits: Record<string, number>;
   ffmpeg: { ffmpeg: string; ffprobe: string; version?: string } | { error: string };
@@ -73,7 +75,8 @@ export async function gatherInfo(env: NodeJS.ProcessEnv = process.env): Promise<
   let adapter: GPUAdapter | null;
   let enabled: string[];
   const tuneKey = `${adapterKey(gpu)} | `;
-  const host = await nodePlatform.acquireGPU(env.MSVSR_ADAPTER || undefined);
+  const matrix = gpu.adapter.matrix ?? [];
+  const host = await nodePlatform.acquireGPU(env.MSVSR_ADAPTER || undefined, env.MSVSR_UNSAFE_APIS === '1');
   try {
     enabled = [...gpu.device.features].sort();
     adapter = await host.requestAdapter({ powerPreference: 'high-performance' });
@@ -113,6 +116,7 @@ export async function gatherInfo(env: NodeJS.ProcessEnv = process.env): Promise<
       },
       features: [...adapter.features].sort(),
       enabled,
+      matrix,
       precisions: enabled.includes('shader-f16') ? ['f32', 'f16'] : ['f32'],
       limits,
       ffmpeg: ff,
@@ -140,6 +144,13 @@ export function formatInfo(info: Info): string {
     ...(a.subgroupMinSize ? [`subgroups:    ${a.subgroupMinSize}..${a.subgroupMaxSize} lanes`] : []),
     `precision:    ${info.precisions.join(', ')}${info.precisions.includes('f16') ? '' : ' (no shader-f16)'}`,
     `msvsr uses:   ${info.enabled.join(', ') || 'none'}`,
+    `tensor cores: ${
+      info.matrix.length
+        ? `subgroup matrices f16 ${info.matrix.map((m) => `${m.M}x${m.N}x${m.K}`).join(', ')} -> f32 (subgroups of ${info.matrix[0].subgroupSize}): the f16 convs use them`
+        : info.features.includes('chromium-experimental-subgroup-matrix')
+          ? 'subgroup matrices offered, but none for f16 -> f32'
+          : 'none (subgroup matrices need --unsafe-apis and an adapter that has them)'
+    }`,
     `features:     ${info.features.join(', ')}`,
     `ffmpeg:       ${'error' in info.ffmpeg ? `not found — ${info.ffmpeg.error}` : `${info.ffmpeg.ffmpeg} (${info.ffmpeg.version ?? '?'}); ffprobe ${info.ffmpeg.ffprobe}`}`,
     `weights:      ${info.weights.MSVSR_WEIGHTS ? `MSVSR_WEIGHTS=${info.weights.MSVSR_WEIGHTS}` : `${info.weights.default} (${info.weights.present ? 'present' : `absent: downloaded on first use from ${info.weights.url}`})`}`,

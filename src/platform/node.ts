@@ -11,16 +11,17 @@ import type { Platform } from './platform.js';
 // the event loop alive, so the last release drops it and the process can exit on its own.
 const held = new Map<string, { gpu: GPU; refs: number }>();
 
-function flags(adapter: string | undefined): string[] {
+function flags(adapter: string | undefined, unsafeApis: boolean): string[] {
   // Nanosecond timestamps for the benchmarks (Dawn quantizes them by default).
   const f = ['disable-dawn-features=timestamp_quantization'];
+  if (unsafeApis) f.push('enable-dawn-features=allow_unsafe_apis');
   if (adapter) f.push(`adapter=${adapter}`);
   return f;
 }
 
 export const nodePlatform: Platform = {
-  async acquireGPU(adapter) {
-    const key = adapter ?? '';
+  async acquireGPU(adapter, unsafeApis = false) {
+    const key = `${unsafeApis ? 'unsafe ' : ''}${adapter ?? ''}`;
     const h = held.get(key);
     if (h) {
       h.refs++;
@@ -32,7 +33,7 @@ export const nodePlatform: Platform = {
       if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     }
     process.env.XDG_RUNTIME_DIR ??= '/tmp'; // the Vulkan loader complains loudly without it
-    const gpu = mod.create(flags(adapter));
+    const gpu = mod.create(flags(adapter, unsafeApis));
     held.set(key, { gpu, refs: 1 });
     return gpu;
   },

@@ -3,8 +3,11 @@
 // Platform before anything asks for a GPU or a file.
 
 export interface Platform {
-  /** A WebGPU entry point; `adapter` is a name filter (MSVSR_ADAPTER in Node). */
-  acquireGPU(adapter?: string): Promise<GPU>;
+  /**
+   * A WebGPU entry point; `adapter` is a name filter (MSVSR_ADAPTER in Node); `unsafeApis` asks for the
+   * experimental features (Dawn's allow_unsafe_apis), where the platform can.
+   */
+  acquireGPU(adapter?: string, unsafeApis?: boolean): Promise<GPU>;
   /** Drops the platform's hold on a GPU object returned by acquireGPU (dawn.node keeps Node alive). */
   releaseGPU(gpu: GPU): void;
   /** Reads a local path or URL into memory. */

@@ -1,6 +1,7 @@
 // Float64 reference of Paddle's modulated deformable conv v2 (paddle.vision.ops.deform_conv2d) and the MSVSR offset head
 // (AlignmentModule / ReAlignmentModule in msvsr.py), written straight from the formulas.
 import { img, type Arr, type Img } from './ops.js';
+import { rng } from './rng.js';
 
 /** Bilinear sample of channel c at (sy, sx), corners outside contribute zero (no renormalisation). */
 function sampleZeros(x: Img, c: number, sy: number, sx: number): number {
@@ -69,4 +70,13 @@ export function realignHead(o: Img, pre: Img): Img {
     out.d[i] = j < n18 ? 10 * Math.tanh(o.d[i]) + pre.d[i] : (sigmoid(o.d[i]) + pre.d[i]) / 2;
   }
   return out;
+}
+
+/** An [offsets | masks] tensor (HWC) of seeded test data: offsets drawn by `offset(r)`, masks in (0, 1). */
+export function makeOm(seed: number, h: number, w: number, G: number, offset: (r: () => number) => number): Float32Array {
+  const r = rng(seed);
+  const c = 27 * G;
+  const d = new Float32Array(h * w * c);
+  for (let p = 0; p < h * w; p++) for (let j = 0; j < c; j++) d[p * c + j] = j < 18 * G ? offset(r) : r();
+  return d;
 }

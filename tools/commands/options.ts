@@ -36,4 +36,5 @@ Environment:
   MSVSR_WEIGHTS_URL   where the default weights are downloaded from
   MSVSR_MODELS_URL    a folder URL the --model files are downloaded from (default PaddleGAN's server)
   MSVSR_FFMPEG        path to ffmpeg (ffprobe next to it, or MSVSR_FFPROBE)
-  MSVSR_ADAPTER       WebGPU adapter name filter`;
+  MSVSR_ADAPTER       WebGPU adapter name filter
+  MSVSR_UNSAFE_APIS   1: as --unsafe-apis (experimental WebGPU features: subgroup matrices)`;
