@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # One command for a lent NVIDIA GPU machine (bare: no Node, no Vulkan loader, no network; Python with PyTorch
-# + CUDA): the bench at 180x320, T=10 in f32 and f16, the tuner measuring this adapter's conv variants and the
-# bench again with its choices, with PyTorch CUDA (eager, our reference port) on the same weights and frames.
-# Every step has its own time limit (10 + 30 + 30 + 30 s of adapter facts, then 110 + 70 + 110 + 80 s: 470 s at most): the whole stays under 8 minutes.
+# + CUDA): the bench at 180x320, T=10 in f32, f16 and f16 on subgroup matrices (tensor cores, --unsafe-apis),
+# the tuner measuring this adapter's conv variants and the bench again with its choices, with PyTorch CUDA
+# (eager, our reference port) on the same weights and frames. Every step has its own time limit (10 + 20 + 20 +
+# 20 s of adapter facts, then 110 + 70 + 70 + 90 + 70 s: 480 s at most): the whole stays within 8 minutes.
 #
 #   here:  npm ci && npm run build && bash <gpu-pack>/prepare.sh     (writes .gpu/: Node, the Vulkan loader, node_modules)
 #   there: source .gpu/setup.sh && bash bench/gpu.sh                  (carry .gpu and dist)
 #
 # Writes under $OUT (default bench/gpu-out): adapter.txt, bench-*.json, bench-*.txt (with the per-kernel table),
 # tune.json (the tuner's choices), RESULTS.rows (rows for bench/RESULTS.md) and log.txt.
-# The f16 + subgroup-matrix (tensor core) row is not run yet: that path is not built (issue 13).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench/gpu-out}
@@ -25,15 +25,15 @@ SIZE=${SIZE:-180x320} FRAMES=${FRAMES:-10} REPS=${REPS:-5} TORCH_DEVICE=${TORCH_
 log "adapter"
 {
   timeout 10 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 || true
-  timeout 30 node dist/tools/cli.js info 2>&1
-  timeout 30 "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' 2>&1
-  # What the tensor-core path (subgroup matrices, an experimental Dawn feature) would have to work with.
-  timeout 30 node --input-type=module -e "
+  timeout 20 node dist/tools/cli.js info --unsafe-apis 2>&1
+  timeout 20 "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))' 2>&1
+  # What the tensor-core path (subgroup matrices, an experimental Dawn feature) has to work with.
+  timeout 20 node --input-type=module -e "
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
     const a = await create(['enable-dawn-features=allow_unsafe_apis']).requestAdapter();
     console.log('features (unsafe APIs allowed):', [...a.features].sort().join(' '));
-    console.log('subgroupMatrixConfigs:', JSON.stringify(a.info.subgroupMatrixConfigs ?? null));
+    console.log('subgroupMatrixConfigs:', (a.info.subgroupMatrixConfigs ?? []).map((c) => c.componentType + '->' + c.resultComponentType + ' ' + c.M + 'x' + c.N + 'x' + c.K).join(', '));
   " 2>&1
 } > "$OUT/adapter.txt"
 tee -a "$OUT/log.txt" < "$OUT/adapter.txt"
@@ -51,8 +51,9 @@ bench() {
 
 bench f32 110 --precision f32 --peers torch --torch-device "$TORCH_DEVICE"
 bench f16 70 --precision f16 --peers none
-bench f32-tuned 110 --precision f32 --peers none --tune full
-bench f16-tuned 80 --precision f16 --peers none --tune full
+bench f16-matrix 70 --precision f16 --peers none --unsafe-apis
+bench f32-tuned 90 --precision f32 --peers none --tune full
+bench f16-tuned 70 --precision f16 --peers none --tune full --unsafe-apis
 cp "$OUT/cache/tune.json" "$OUT/tune.json" 2>/dev/null || log "no tuner table written"
 
 # The human-readable reports (per-kernel tables) from the JSON.
@@ -65,6 +66,5 @@ for f in "$OUT"/bench-*.json; do
     for (const x of [].concat(r)) console.log(formatBench(x, 30));
   " > "${f%.json}.txt" 2>&1
 done
-echo "| — | f16 + subgroup matrix | not run: the tensor-core path is not built yet |" >> "$OUT/RESULTS.rows"
 log "done in $(($(date +%s) - start)) s"
 cat "$OUT/RESULTS.rows" 2>/dev/null

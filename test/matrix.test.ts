@@ -4,6 +4,7 @@
 // of tools/mesa26.sh (which sets MSVSR_MESA26=1: there a missing feature is a failure, not a skip).
 import { afterAll, describe, expect, it } from 'vitest';
 import { MsvsrRunner } from '../src/graph/msvsr-runner.js';
+import { adapterKey, shapeKey, Tuner, tuneConv } from '../src/graph/tuner.js';
 import { Tensor } from '../src/index.js';
 import { deformConv } from '../src/kernels/deform_conv.js';
 import { runDispatches } from '../src/kernels/kernel.js';
@@ -62,6 +63,26 @@ describe.skipIf(!!why)('conv2d on subgroup matrices vs float64 CPU reference', (
       errors.push(`matrix blocking ${JSON.stringify(tiling)}: ${expectClose(got, want, 2e-3).toExponential(2)}`);
     });
   }
+});
+
+describe.skipIf(!!why)('the tuner with subgroup matrices', () => {
+  it('times the matrix blockings beside the other variants, and a kept matrix choice is used', async () => {
+    const s: Conv2dShape = { sources: [32], cout: 32, k: 3, act: 'lrelu', dtype: 'f16' };
+    const r = await tuneConv(gpu, s, 8, 16, 1);
+    const kinds = r.times.map((t) => t.variant.variant);
+    expect(kinds).toContain('direct');
+    expect(kinds).toContain('winograd');
+    const matrix = r.times.filter((t) => t.variant.variant === 'matrix');
+    expect(matrix.length).toBeGreaterThanOrEqual(2);
+    for (const t of matrix) expect(t.error, JSON.stringify(t.variant)).toBeUndefined();
+    const choice = matrix[matrix.length - 1].variant;
+    const t = new Tuner(gpu, 'cached', { [`${adapterKey(gpu)} | ${shapeKey(s, 8, 16)}`]: { choice, ms: 1, candidates: 1 } });
+    expect(t.choose(s, 8, 16)).toEqual(choice);
+    // without an entry: the subgroup-matrix conv, the default once the device has subgroup matrices
+    expect(t.choose({ ...s, cout: 16 }, 8, 16)).toEqual({ variant: 'matrix' });
+    // f32 storage never runs on them
+    expect(t.choose({ ...s, dtype: 'f32' }, 8, 16).variant).toBe('direct');
+  });
 });
 
 // The DCN's GEMM on subgroup matrices (deform_conv_matrix.wgsl), f16 storage, against the float64 reference on

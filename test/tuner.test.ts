@@ -8,6 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { adapterKey, convCandidates, DEFAULT_VARIANT, shapeKey, Tuner, tuneConv, type ConvVariant, type TuneTable } from '../src/graph/tuner.js';
 import { loadTuneTable, TUNE_STATE } from '../src/upscaler.js';
+import { browserPlatform } from '../src/platform/browser.js';
+import { nodePlatform } from '../src/platform/node.js';
+import { setPlatform } from '../src/platform/platform.js';
 import { winogradApplies } from '../src/kernels/conv2d_winograd.js';
 import type { Conv2dShape } from '../src/kernels/conv2d.js';
 import { chwToHwc, loadGolden } from './fixtures.js';
@@ -84,6 +87,7 @@ describe('a table read from a file is checked before it is used', () => {
       { ...good, winograd: { ...good.winograd, TO: 3 } }, // not one of the candidates
       { variant: 'direct', tiling: { PX: 4, OVN: 1, TPX: 64, TPY: 64, TPO: 4, CK: 2 } }, // 4096 invocations: no device runs it
       { variant: 'shader text' },
+      { variant: 'matrix', matrix: { TY: 4, MB: 2, NB: 2, NSG: 4 } }, // no subgroup matrices on this device (no unsafeApis)
       'winograd',
       null,
     ]) {
@@ -145,4 +149,36 @@ describe('the network with Winograd wherever it applies', () => {
       }
     });
   }
+});
+
+describe('in a browser the tuner table is kept in localStorage', () => {
+  it('round-trips through localStorage["msvsr:tune.json"], and a full or missing store is only a miss', () => {
+    const store = new Map<string, string>();
+    let full = false;
+    const fake = {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => {
+        if (full) throw new DOMException('quota exceeded', 'QuotaExceededError');
+        store.set(k, v);
+      },
+    };
+    const g = globalThis as { localStorage?: unknown };
+    const was = g.localStorage;
+    g.localStorage = fake;
+    setPlatform(browserPlatform);
+    try {
+      const table: TuneTable = { 'adapter | conv3x3s1 [32]->32 f16 @64x64': { choice: { variant: 'winograd' }, ms: 2.5, candidates: 9 } };
+      browserPlatform.saveState(TUNE_STATE, JSON.stringify(table)); // what Upscaler does after measuring
+      expect(store.get('msvsr:tune.json')).toBe(JSON.stringify(table));
+      expect(loadTuneTable()).toEqual(table);
+      full = true;
+      expect(() => browserPlatform.saveState(TUNE_STATE, '{}')).not.toThrow();
+      expect(loadTuneTable()).toEqual(table);
+      g.localStorage = undefined;
+      expect(loadTuneTable()).toEqual({});
+    } finally {
+      g.localStorage = was;
+      setPlatform(nodePlatform);
+    }
+  });
 });

@@ -84,7 +84,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let tileX0 = i32(x0 * STRIDE) - i32(PAD);
   let tileY0 = i32(y0 * STRIDE) - i32(PAD);
 
-  var acc: array<subgroup_matrix_result<f32, SN, SM>, PAIRS * NB>;
+  var acc = array<subgroup_matrix_result<f32, SN, SM>, PAIRS * NB>();
   var wbase = 0u;
 
   for (var slot = 0u; slot < NIN; slot++) {

@@ -49,7 +49,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let y0 = wg.y * TY;
   let ov0 = wg.z * TN4;
 
-  var acc: array<subgroup_matrix_result<f32, SN, SM>, PAIRS * NB>;
+  var acc = array<subgroup_matrix_result<f32, SN, SM>, PAIRS * NB>();
 
   for (var k = 0u; k < 9u; k++) {
     // Gather: one task per (pixel, group). Channels past CIN4*4 (the padding to KC) are never written: workgroup
