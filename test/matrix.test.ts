@@ -2,6 +2,8 @@
 // It needs an adapter with f16 subgroup matrices and the experimental APIs allowed: no GPU here has them, but
 // Mesa >= 26 lavapipe implements VK_KHR_cooperative_matrix, so .ci/run runs this file in the Debian 13 root
 // of tools/mesa26.sh (which sets MSVSR_MESA26=1: there a missing feature is a failure, not a skip).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MsvsrRunner } from '../src/graph/msvsr-runner.js';
 import { adapterKey, shapeKey, Tuner, tuneConv } from '../src/graph/tuner.js';
@@ -63,6 +65,25 @@ describe.skipIf(!!why)('conv2d on subgroup matrices vs float64 CPU reference', (
       errors.push(`matrix blocking ${JSON.stringify(tiling)}: ${expectClose(got, want, 2e-3).toExponential(2)}`);
     });
   }
+});
+
+// The command line's opt-in (a build in dist/ is needed: .ci/run builds before it runs this file).
+describe.skipIf(!!why || !existsSync('dist/tools/cli.js'))('--unsafe-apis on the command line', () => {
+  const info = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = spawnSync(process.execPath, ['dist/tools/cli.js', 'info', '--json', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { matrix: { M: number; N: number; K: number }[]; enabled: string[] };
+  };
+  it('turns the subgroup matrices on (flag or MSVSR_UNSAFE_APIS=1) and leaves them off by default', () => {
+    const m = gpu.matrix!;
+    for (const on of [info(['--unsafe-apis']), info([], { MSVSR_UNSAFE_APIS: '1' })]) {
+      expect(on.enabled).toContain('chromium-experimental-subgroup-matrix');
+      expect(on.matrix[0]).toMatchObject({ M: m.M, N: m.N, K: m.K });
+    }
+    const off = info([], { MSVSR_UNSAFE_APIS: '' });
+    expect(off.enabled).not.toContain('chromium-experimental-subgroup-matrix');
+    expect(off.matrix).toEqual([]);
+  });
 });
 
 describe.skipIf(!!why)('the tuner with subgroup matrices', () => {

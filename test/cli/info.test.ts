@@ -23,6 +23,14 @@ describe('msvsr info and help', () => {
     expect(t.stdout).toMatch(/^adapter: +\S/m);
     expect(t.stdout).toMatch(/^backend: +\S/m);
     expect(t.stdout).toMatch(/^limits:\n {2}max/m);
+    // Subgroup matrices only with --unsafe-apis, on an adapter that has them (Mesa 25 lavapipe has none;
+    // test/matrix.test.ts checks the flag where they exist).
+    expect(j.matrix).toEqual([]);
+    expect(t.stdout).toMatch(/^tensor cores: none \(subgroup matrices need --unsafe-apis/m);
+    const u = await cli(['info', '--unsafe-apis', '--json']);
+    expect(u.code, u.stderr).toBe(0);
+    const uj = JSON.parse(u.stdout) as Info;
+    expect(uj.matrix.length > 0).toBe(uj.features.includes('chromium-experimental-subgroup-matrix'));
   });
 
   it('--help with examples, for the program and each command', async () => {
