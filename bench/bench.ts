@@ -87,6 +87,8 @@ export interface BenchResult {
   planSeconds: number;
   pipelines: number;
   dispatches: number;
+  /** Dispatches of one chunk on subgroup matrices (convs and DCNs; --unsafe-apis, f16). */
+  matrixDispatches: number;
   tune: TuneMode;
   /** Compute passes and command buffers of one chunk as the runner encodes it. */
   passes: number;
@@ -250,6 +252,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       planSeconds,
       pipelines: compileStats.pipelines - compiled0,
       dispatches: ds.length,
+      matrixDispatches: ds.filter((d) => d.op.endsWith(' matrix')).length,
       tune: o.tune ?? 'off',
       passes: runner.plan.encoded.passes,
       commandBuffers: runner.plan.encoded.commandBuffers,
@@ -407,9 +410,9 @@ export function formatBench(r: BenchResult, top = 12): string {
 }
 
 /** One dated markdown row for bench/RESULTS.md. */
-/** What ran: config, precision, subgroup matrices (tensor cores) where the device used them, the tuner. */
+/** What ran: config, precision, how many dispatches ran on subgroup matrices (tensor cores), the tuner. */
 function variantLabel(r: BenchResult): string {
-  const matrix = r.precision === 'f16' && r.adapter.matrix?.length ? ' + subgroup matrix' : '';
+  const matrix = r.matrixDispatches ? ` + subgroup matrix (${r.matrixDispatches} of ${r.dispatches} dispatches)` : '';
   return `${r.config} ${r.precision}${matrix}${r.tune !== 'off' ? ` tune ${r.tune}` : ''}`;
 }
 
