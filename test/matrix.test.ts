@@ -28,7 +28,7 @@ afterAll(() => {
 
 const why = gpu.matrix
   ? undefined
-  : `adapter ${gpu.adapter.name} offers no f16 subgroup matrices (chromium-experimental-subgroup-matrix); run it on Mesa >= 26 lavapipe: tools/mesa26.sh -- npx vitest run test/matrix.test.ts`;
+  : `adapter ${gpu.adapter.name} offers no f16 subgroup matrices (chromium-experimental-subgroup-matrix); run it on Mesa >= 26 lavapipe: tools/mesa26.sh -- node node_modules/vitest/vitest.mjs run test/matrix.test.ts (as root)`;
 if (why) console.log(`test/matrix.test.ts skipped: ${why}`);
 
 it('runs where the Mesa 26 root says it must', () => {
